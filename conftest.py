@@ -1,0 +1,3 @@
+"""The suite's pytest plugin lives in ood_fixtures/plugin.py; this file only loads it for benchmarks/."""
+
+pytest_plugins = ["ood_fixtures.plugin"]

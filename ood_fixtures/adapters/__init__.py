@@ -1,0 +1,66 @@
+"""The adapter registry: a `--model` spec names an adapter by prefix (`clip:PATH`, `python:module:attr`) or by a
+registered name (`reference`). Adding a model family is adding one module that calls `register`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ood_fixtures.adapters.base import Adapter, Prediction, Settings, SpecError
+
+
+class Factory(Protocol):
+    def check(self, argument: str) -> None:
+        """Raise SpecError if the argument cannot name a usable model; cheap, loads no weights."""
+
+    def create(self, argument: str, settings: Settings) -> Adapter:
+        """Load the model."""
+
+
+_FACTORIES: dict[str, Factory] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register(prefix: str, factory: Factory) -> None:
+    _FACTORIES[prefix] = factory
+
+
+def alias(name: str, spec: str) -> None:
+    """A bare name (`reference`) standing for a full spec."""
+    _ALIASES[name] = spec
+
+
+def known() -> list[str]:
+    return sorted(_ALIASES) + [f"{prefix}:..." for prefix in sorted(_FACTORIES)]
+
+
+def resolve(spec: str) -> tuple[Factory, str]:
+    """The factory and its argument for a spec; SpecError for anything else."""
+    _load_builtin_adapters()
+    full = _ALIASES.get(spec, spec)
+    prefix, sep, argument = full.partition(":")
+    if not sep or prefix not in _FACTORIES:
+        raise SpecError(f"unknown --model {spec!r}: use one of {', '.join(known())}")
+    if not argument:
+        raise SpecError(f"--model {spec!r} names no model after '{prefix}:'")
+    return _FACTORIES[prefix], argument
+
+
+def check(spec: str) -> None:
+    factory, argument = resolve(spec)
+    factory.check(argument)
+
+
+def create(spec: str, settings: Settings) -> Adapter:
+    factory, argument = resolve(spec)
+    adapter = factory.create(argument, settings)
+    adapter.spec = spec
+    return adapter
+
+
+def _load_builtin_adapters() -> None:
+    # Imported on first use: the clip module imports torch and transformers, which `pytest --help` need not pay.
+    from ood_fixtures.adapters import clip, python  # noqa: F401
+
+
+__all__ = ["Adapter", "Prediction", "Settings", "SpecError", "register", "alias", "check", "create", "known"]

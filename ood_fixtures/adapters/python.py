@@ -1,0 +1,73 @@
+"""A user's Python callable as the model: `python:package.module:attribute`.
+
+The attribute is a callable `f(images, labels) -> answers`, or a class whose instances are (it is instantiated
+once, with no arguments, so it can load weights in `__init__`). Each answer is a label string (anything else counts as unparsed) or a sequence of one score per
+label.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ood_fixtures import adapters
+from ood_fixtures.adapters.base import Adapter, Prediction, Settings, SpecError
+
+
+def _split(argument: str) -> tuple[str, str]:
+    module, sep, attribute = argument.partition(":")
+    if not sep or not module or not attribute:
+        raise SpecError(f"python:{argument}: write python:package.module:attribute")
+    return module, attribute
+
+
+def _resolve(argument: str) -> Any:
+    module_name, attribute = _split(argument)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise SpecError(f"python:{argument}: cannot import {module_name!r} ({error}); is it on PYTHONPATH?") from None
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise SpecError(f"python:{argument}: module {module_name!r} has no attribute {attribute!r}") from None
+
+
+class PythonFactory:
+    def check(self, argument: str) -> None:
+        if not callable(_resolve(argument)):
+            raise SpecError(f"python:{argument}: the attribute is not callable")
+
+    def create(self, argument: str, settings: Settings) -> Adapter:
+        target = _resolve(argument)
+        model = target() if isinstance(target, type) else target
+        return PythonAdapter(argument, model)
+
+
+def _prediction(answer: Any, labels: Sequence[str]) -> Prediction:
+    if isinstance(answer, str):
+        return Prediction(answer if answer in labels else None, text=answer)
+    scores = tuple(float(s) for s in answer)
+    if len(scores) != len(labels):
+        raise ValueError(f"a score answer must hold one score per label ({len(labels)}), got {len(scores)}")
+    return Prediction(labels[int(np.argmax(scores))], scores)
+
+
+class PythonAdapter(Adapter):
+    def __init__(self, argument: str, model: Callable[[Sequence[np.ndarray], Sequence[str]], Sequence[Any]]) -> None:
+        self.argument = argument
+        self.model = model
+
+    def describe(self) -> dict[str, Any]:
+        return {"spec": self.spec, "adapter": "python", "callable": self.argument}
+
+    def classify(self, images: Sequence[np.ndarray], labels: Sequence[str]) -> list[Prediction]:
+        answers = list(self.model(images, labels))
+        if len(answers) != len(images):
+            raise ValueError(f"python:{self.argument} returned {len(answers)} answers for {len(images)} images")
+        return [_prediction(answer, labels) for answer in answers]
+
+
+adapters.register("python", PythonFactory())

@@ -1,0 +1,85 @@
+"""The command-line options of the suite, and their validation into one `RunOptions` value."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+DEFAULT_SAMPLES = 100
+DEFAULT_BATCH_SIZE = 64
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ood", "OOD robustness benchmark (ood_fixtures)")
+    group.addoption("--model", default="reference", metavar="SPEC",
+                    help="model under test: 'reference' (shipped), 'clip:PATH_OR_HUB_ID', "
+                         "'python:module:attribute' (default: reference)")
+    group.addoption("--samples", type=_positive_int, default=DEFAULT_SAMPLES, metavar="N",
+                    help=f"images per benchmark cell (default: {DEFAULT_SAMPLES})")
+    group.addoption("--seed", type=int, default=0, metavar="INT",
+                    help="global seed; every image derives from (seed, scenario, index) (default: 0)")
+    group.addoption("--device", default="auto", metavar="auto|cpu|cuda[:i]",
+                    help="where the model runs; auto takes CUDA when present (default: auto)")
+    group.addoption("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE, metavar="N",
+                    help=f"images per model call (default: {DEFAULT_BATCH_SIZE})")
+    group.addoption("--report-dir", default="reports", metavar="DIR",
+                    help="where junit.xml, report.html and results.json go (default: reports/)")
+    group.addoption("--thresholds", default=None, metavar="FILE",
+                    help="gate thresholds, TOML (default: benchmarks/thresholds.toml)")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    model: str
+    samples: int
+    seed: int
+    device: str
+    batch_size: int
+    report_dir: Path
+    thresholds: Path
+
+
+def read_options(config: pytest.Config) -> RunOptions:
+    """The options as given, checked; pytest.UsageError (one line, exit 4) for anything unusable."""
+    thresholds = config.getoption("thresholds")
+    return RunOptions(
+        model=config.getoption("model"),
+        samples=config.getoption("samples"),
+        seed=config.getoption("seed"),
+        device=_device(config.getoption("device")),
+        batch_size=config.getoption("batch_size"),
+        report_dir=Path(config.getoption("report_dir")),
+        thresholds=Path(thresholds) if thresholds else config.rootpath / "benchmarks" / "thresholds.toml",
+    )
+
+
+def _device(text: str) -> str:
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", text):
+        raise pytest.UsageError(f"--device {text!r}: use auto, cpu, cuda or cuda:INDEX")
+    if text == "cpu" or (text == "auto" and os.environ.get("CUDA_VISIBLE_DEVICES") == ""):
+        return "cpu"
+    import torch  # only here: a CPU run need not import torch before its model loads
+
+    available = torch.cuda.device_count()
+    if text == "auto":
+        return "cuda" if available else "cpu"
+    index = int(text.partition(":")[2] or 0)
+    if index >= available:
+        raise pytest.UsageError(f"--device {text}: this machine has {available} CUDA device(s); "
+                                f"use --device cpu or a present index")  # fmt: skip
+    return text

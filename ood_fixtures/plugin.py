@@ -1,0 +1,161 @@
+"""The pytest plugin: options, fixtures, per-cell recording and the wiring of the three reports.
+
+Where things happen:
+- configure (every process): options are read and validated, the thresholds file is loaded, the `--model`
+  spec is checked without loading weights. Any problem stops the run with one usage error before a test runs.
+- the `model` fixture (session scope): each process, so each xdist worker, loads the model once.
+- the `evaluate` fixture: a test hands it a Cell; it returns the gated result and records it on the test
+  (JUnit properties, the results.json record and the HTML examples travel on the test report).
+- the controller collects the records and writes results.json; pytest's junitxml and pytest-html write the
+  other two, pointed at --report-dir unless the user pointed them elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+import pytest
+
+from generators.corruptions import SEVERITY_TABLE_VERSION
+from ood_fixtures import adapters, evaluate as evaluation, gate
+from ood_fixtures.adapters import Adapter, Settings, SpecError
+from ood_fixtures.evaluate import CellResult
+from ood_fixtures.options import RunOptions, add_options, read_options
+from ood_fixtures.results import ResultsCollector
+from ood_fixtures.scenarios import Cell
+
+MARKERS = {
+    "corruption": "ImageNet-C corruption cells",
+    "noise": "ImageNet-C noise corruptions",
+    "blur": "ImageNet-C blur corruptions",
+    "weather": "ImageNet-C weather corruptions",
+    "digital": "ImageNet-C digital corruptions",
+    "extra": "ImageNet-C's four extra corruptions",
+}
+
+RUN = pytest.StashKey["Run"]()
+RESULT = pytest.StashKey[CellResult]()
+
+
+class Run:
+    """What one process knows about the run: options, thresholds, and the cells it has evaluated."""
+
+    def __init__(self, options: RunOptions, thresholds: gate.Thresholds) -> None:
+        self.options = options
+        self.thresholds = thresholds
+        self.results: dict[str, CellResult] = {}
+        self.model_description: dict[str, Any] | None = None
+
+    def evaluate(self, cell: Cell, adapter: Adapter) -> CellResult:
+        """The cell's result; a cell is evaluated once per process, also when other cells use it as reference."""
+        if cell.id not in self.results:
+            reference = self.evaluate(cell.reference, adapter).accuracy.value if cell.reference else None
+            samples, examples = evaluation.predict(cell, adapter, self.options.seed, self.options.samples)
+            limits = self.thresholds.limits_for(cell.id)
+            self.results[cell.id] = evaluation.score(cell, samples, examples, reference, limits)
+        return self.results[cell.id]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "seed": self.options.seed,
+            "samples_per_cell": self.options.samples,
+            "severity_table": SEVERITY_TABLE_VERSION,
+            "thresholds": str(self.options.thresholds),
+        }
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+@pytest.hookimpl(tryfirst=True)  # before junitxml and pytest-html read their output paths
+def pytest_configure(config: pytest.Config) -> None:
+    for name, description in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+    if config.getoption("help", False):
+        return
+    options = read_options(config)
+    try:
+        thresholds = gate.load(options.thresholds)
+        adapters.check(options.model)
+    except (gate.ThresholdsError, SpecError) as error:
+        raise pytest.UsageError(str(error)) from None
+    run = Run(options, thresholds)
+    config.stash[RUN] = run
+
+    if hasattr(config, "workerinput"):
+        return  # reports are written by the controller
+    _default_report_paths(config, options)
+    collector = ResultsCollector(options.report_dir / "results.json", run.summary())
+    config.pluginmanager.register(collector, "ood-results")
+    if config.pluginmanager.hasplugin("html"):
+        from ood_fixtures.html import HtmlSummary
+
+        config.pluginmanager.register(HtmlSummary(collector), "ood-html")
+
+
+def _default_report_paths(config: pytest.Config, options: RunOptions) -> None:
+    if not config.option.xmlpath:
+        config.option.xmlpath = str(options.report_dir / "junit.xml")
+    if getattr(config.option, "htmlpath", "missing") is None:
+        config.option.htmlpath = str(options.report_dir / "report.html")
+        config.option.self_contained_html = True
+
+
+@pytest.fixture(scope="session")
+def ood_run(pytestconfig: pytest.Config) -> Run:
+    return pytestconfig.stash[RUN]
+
+
+@pytest.fixture(scope="session")
+def model(ood_run: Run) -> Adapter:
+    """The model under test, loaded once per process."""
+    options = ood_run.options
+    if options.device == "cpu":
+        _share_cpu_threads()
+    adapter = adapters.create(options.model, Settings(device=options.device, batch_size=options.batch_size))
+    ood_run.model_description = {**adapter.describe(), "device": options.device}
+    return adapter
+
+
+def _share_cpu_threads() -> None:
+    """Split the cores between xdist workers: oversubscribed BLAS threads are slower than fewer threads."""
+    import torch
+
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
+@pytest.fixture
+def evaluate(ood_run: Run, model: Adapter, request: pytest.FixtureRequest) -> Callable[[Cell], CellResult]:
+    """Evaluate a cell, record it on this test, and return it; the test asserts `result.verdict.passed`."""
+
+    def run_cell(cell: Cell) -> CellResult:
+        result = ood_run.evaluate(cell, model)
+        request.node.stash[RESULT] = result
+        request.node.user_properties.extend(
+            [("accuracy", f"{result.accuracy.value:.4f}"), ("n", result.accuracy.n),
+             ("ci_low", f"{result.accuracy.ci_low:.4f}"), ("ci_high", f"{result.accuracy.ci_high:.4f}"),
+             ("retained", "" if result.retained is None else f"{result.retained:.4f}"),
+             ("unparsed", result.unparsed), ("gate", result.verdict.outcome)]
+        )  # fmt: skip
+        return result
+
+    return run_cell
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    report = yield
+    result = item.stash.get(RESULT, None)
+    if result is not None and report.when == "call":
+        report.ood_cell = result.to_dict()
+        report.ood_model = item.config.stash[RUN].model_description
+        if item.config.pluginmanager.hasplugin("html"):
+            from pytest_html import extras
+
+            from ood_fixtures.html import examples_html
+
+            report.extras = [*getattr(report, "extras", []), extras.html(examples_html(result))]
+    return report

@@ -1,0 +1,66 @@
+"""results.json: every cell's result, merged across xdist workers, written atomically at the end of the run.
+
+Workers attach each cell's record to its test report (`report.ood_cell`), which xdist serialises to the
+controller with the report; the controller keeps them here and writes one file. No temporary per-worker files,
+and a run that is interrupted still writes the cells it finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SCHEMA = 1
+
+
+class ResultsCollector:
+    """A plugin on the controller (or the only process, without xdist)."""
+
+    def __init__(self, path: Path, run: dict[str, Any]) -> None:
+        self.path = path
+        self.run = run
+        self.model: dict[str, Any] | None = None
+        self.cells: dict[str, dict[str, Any]] = {}
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        cell = getattr(report, "ood_cell", None)
+        if report.when == "call" and cell is not None:
+            self.cells[cell["id"]] = cell
+            self.model = self.model or getattr(report, "ood_model", None)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.cells:
+            write_atomically(self.path, self.document())
+
+    def document(self) -> dict[str, Any]:
+        cells = sorted(self.cells.values(), key=_cell_order)
+        return {"schema": SCHEMA, "model": self.model or {}, **self.run, "cells": cells}
+
+
+def _cell_order(cell: dict[str, Any]) -> tuple:
+    return (cell["family"], cell["scenario"], cell["shift"] != "clean", cell["shift"], cell["severity"] or 0)
+
+
+def write_atomically(path: Path, document: dict[str, Any]) -> None:
+    """Readers see the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(document, out, indent=1)
+            out.write("\n")
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
+
+
+def read(path: Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))

@@ -1,0 +1,27 @@
+"""Toy models for `--model python:tests.models.toy:NAME` in the suite's own tests."""
+
+import numpy as np
+
+
+def always_first(images, labels):
+    """A model that always answers the first label: at chance on every cell."""
+    return [labels[0] for _ in images]
+
+
+def colour_only(images, labels):
+    """Gets the colour right from the image mean but guesses the shape: clearly worse than the reference."""
+    from generators.shapes import COLOURS
+
+    answers = []
+    for image in images:
+        pixels = image.reshape(-1, 3).astype(int)
+        chroma = pixels.max(1) - pixels.min(1)
+        mean = pixels[chroma >= np.percentile(chroma, 95)].mean(0)
+        colour = min(COLOURS, key=lambda c: np.abs(np.array(COLOURS[c]) - mean).sum())
+        answers.append(next(label for label in labels if label.startswith(colour)))
+    return answers
+
+
+def script_writer(images, labels):
+    """Answers with markup, to check the report escapes model text."""
+    return ["<script>alert('pwned')</script>" for _ in images]

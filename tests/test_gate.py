@@ -1,0 +1,88 @@
+import pytest
+
+from ood_fixtures import gate, metrics
+
+
+def write(tmp_path, text):
+    path = tmp_path / "thresholds.toml"
+    path.write_text(text)
+    return path
+
+
+def test_wilson_interval_matches_known_values():
+    # Wilson 95% interval for 8/10 and 0/20 (Newcombe 1998, Table I method 3).
+    acc = metrics.accuracy(8, 10)
+    assert acc.value == 0.8
+    assert (round(acc.ci_low, 4), round(acc.ci_high, 4)) == (0.4902, 0.9433)
+    none = metrics.accuracy(0, 20)
+    assert none.ci_low == 0 and round(none.ci_high, 4) == 0.1611
+
+
+def test_later_entries_override_earlier_ones_per_limit(tmp_path):
+    thresholds = gate.load(write(tmp_path, """
+version = 1
+[[gate]]
+cells = "*"
+min_accuracy = 0.5
+min_retained = 0.6
+[[gate]]
+cells = ["corruption/*/fog/*", "corruption/*/snow/5"]
+min_accuracy = 0.1
+"""))
+    assert thresholds.limits_for("corruption/shapes/fog/3") == {"min_accuracy": 0.1, "min_retained": 0.6}
+    assert thresholds.limits_for("corruption/shapes/snow/4") == {"min_accuracy": 0.5, "min_retained": 0.6}
+
+
+def test_decide_uses_the_lower_bound_and_retained():
+    limits = {"min_accuracy": 0.5, "min_retained": 0.8}
+    assert gate.decide(limits, metrics.accuracy(90, 100), 0.95, 0).outcome == "pass"
+    # 0.6 accuracy passes a 0.5 point threshold but its lower bound (0.50-) does not, at n=40
+    low = gate.decide(limits, metrics.accuracy(24, 40), 0.95, 0)
+    assert low.outcome == "fail" and "lower bound" in low.reasons[0]
+    lost = gate.decide(limits, metrics.accuracy(90, 100), 0.7, 0)
+    assert lost.outcome == "fail" and "retained 0.700" in lost.reasons[0]
+    assert gate.decide({"max_unparsed": 0.05}, metrics.accuracy(90, 100), None, 6).outcome == "fail"
+    assert gate.decide({}, metrics.accuracy(1, 100), None, 0).outcome == "ungated"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("version = 1\n[[gate]]\ncells = \"*\"\nmin_acuracy = 0.5\n", r"thresholds.toml:4: unknown key 'min_acuracy'"),
+        ("[[gate]]\ncells = \"*\"\n\n[[gate]]\ncells = \"x\"\nmin_accuracy = 1.5\n",
+         r"thresholds.toml:6: min_accuracy must be a number from 0 to 1, got 1.5"),
+        ("[[gate]]\nmin_accuracy = 0.5\n", r"thresholds.toml:1: 'cells' must be a glob"),
+        ("[[gate]]\ncells = \"*\"\nmin_accuracy = \"high\"\n", r"thresholds.toml:3: min_accuracy must be a number"),
+        ("version = 2\n[[gate]]\ncells = \"*\"\n", r"thresholds.toml:1: version must be 1"),
+        ("[[gate]\ncells = 1\n", r"not valid TOML"),
+        ("version = 1\n", r"no \[\[gate\]\] entries"),
+        ("gates = []\n", r"thresholds.toml:1: unknown top-level key 'gates'"),
+    ],
+)
+def test_malformed_files_name_line_and_key(tmp_path, text, message):
+    with pytest.raises(gate.ThresholdsError, match=message):
+        gate.load(write(tmp_path, text))
+
+
+def test_inline_entries_are_located_by_line(tmp_path):
+    text = 'version = 1\ngate = [\n  { cells = "*", min_accuracy = 0.5 },\n  { cells = "a/*", min_retained = -1 },\n]\n'
+    with pytest.raises(gate.ThresholdsError, match=r"thresholds.toml:4: min_retained must be a number"):
+        gate.load(write(tmp_path, text))
+
+
+def test_missing_file_says_how_to_fix(tmp_path):
+    with pytest.raises(gate.ThresholdsError, match="not found; pass --thresholds FILE"):
+        gate.load(tmp_path / "nope.toml")
+
+
+def test_shipped_thresholds_load(tmp_path):
+    from pathlib import Path
+
+    shipped = gate.load(Path(__file__).resolve().parents[1] / "benchmarks" / "thresholds.toml")
+    assert shipped.limits_for("corruption/shapes/clean/0")["min_accuracy"] >= 0.75
+    from generators.corruptions import CORRUPTIONS, SEVERITIES
+
+    for name in CORRUPTIONS:
+        for severity in SEVERITIES:
+            limits = shipped.limits_for(f"corruption/shapes/{name}/{severity}")
+            assert limits["min_accuracy"] > 0 and limits["min_retained"] > 0, (name, severity)

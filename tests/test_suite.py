@@ -1,0 +1,99 @@
+"""The main job end to end, run as a user runs it: `pytest benchmarks ...` in a subprocess."""
+
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+SUBSET = ["-k", "clean or fog or gaussian_noise-5"]
+
+
+def junit_cells(report_dir):
+    tree = ET.parse(report_dir / "junit.xml")
+    cells = {}
+    for case in tree.iter("testcase"):
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        if props:
+            cells[case.get("name")] = props
+    return cells
+
+
+def test_full_main_job_passes_on_the_reference_model_and_reports_agree(run_suite):
+    run = run_suite("-n", "2")
+    assert run.returncode == 0, run.output[-3000:]
+    assert re.search(r"\b96 passed\b", run.output), run.output[-500:]
+    results = run.results()
+    assert results["schema"] == 1 and results["model"]["spec"] == "reference" and results["seed"] == 0
+    cells = results["cells"]
+    assert len(cells) == 96 and all(c["gate"]["outcome"] == "pass" for c in cells)
+    assert all(c["n"] == len(c["samples"]) == 100 for c in cells)
+    assert all(c["correct"] == sum(s["correct"] for s in c["samples"]) for c in cells)
+
+    junit = junit_cells(run.report_dir)
+    assert len(junit) == 96
+    by_id = {c["id"]: c for c in cells}
+    clean = by_id["corruption/shapes/clean/0"]
+    assert float(junit["test_clean"]["accuracy"]) == pytest.approx(clean["accuracy"], abs=1e-4)
+    fog = by_id["corruption/shapes/fog/5"]
+    assert float(junit["test_corruption[fog-5]"]["ci_low"]) == pytest.approx(fog["ci_low"], abs=1e-4)
+    assert float(junit["test_corruption[fog-5]"]["retained"]) == pytest.approx(fog["retained"], abs=1e-4)
+    assert fog["retained"] == pytest.approx(fog["accuracy"] / clean["accuracy"])
+
+    html = (run.report_dir / "report.html").read_text()
+    assert "corruption/shapes/fog/5" in html and html.count("data:image/png;base64") >= 96 * 4
+
+
+def test_predictions_do_not_depend_on_worker_count_or_rerun(run_suite, tmp_path):
+    one = run_suite(*SUBSET, "-n", "0", report_dir=tmp_path / "one")
+    four = run_suite(*SUBSET, "-n", "4", report_dir=tmp_path / "four")
+    again = run_suite(*SUBSET, "-n", "4", report_dir=tmp_path / "again")
+    assert one.returncode == four.returncode == again.returncode == 0, one.output[-2000:] + four.output[-2000:]
+
+    def predictions(run):
+        return {c["id"]: [(s["sample_id"], s["prediction"]) for s in c["samples"]] for c in run.results()["cells"]}
+
+    assert len(predictions(one)) == 7
+    assert predictions(one) == predictions(four) == predictions(again)
+
+
+def test_a_clearly_worse_model_fails_the_gates(run_suite):
+    run = run_suite("-k", "clean or gaussian_noise-1", "--model", "python:tests.models.toy:colour_only")
+    assert run.returncode == 1, run.output[-2000:]
+    cells = {c["id"]: c for c in run.results()["cells"]}
+    assert cells["corruption/shapes/clean/0"]["gate"]["outcome"] == "fail"
+    assert "below min_accuracy" in cells["corruption/shapes/clean/0"]["gate"]["reasons"][0]
+    assert "2 failed" in run.output
+
+
+def test_model_text_is_escaped_in_the_html_report(run_suite):
+    run = run_suite("-k", "clean", "--samples", "8", "--model", "python:tests.models.toy:script_writer")
+    cells = run.results()["cells"]
+    assert cells[0]["unparsed"] == 8 and cells[0]["samples"][0]["text"].startswith("<script>")
+    html = (run.report_dir / "report.html").read_text()
+    assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "nonsense"], "unknown --model 'nonsense'"),
+        (["--model", "clip:/no/such/folder"], "clip:/no/such/folder: no such folder"),
+        (["--model", "python:tests.models.toy:missing"], "has no attribute 'missing'"),
+        (["--thresholds", "/no/such/thresholds.toml"], "thresholds file /no/such/thresholds.toml not found"),
+        (["--samples", "0"], "argument --samples: must be a positive integer, got 0"),
+        (["--device", "tpu"], "--device 'tpu': use auto, cpu, cuda or cuda:INDEX"),
+    ],
+)
+def test_bad_input_stops_the_run_with_one_clear_error(run_suite, args, message):
+    run = run_suite("-n", "2", *args)
+    assert run.returncode == 4, run.output[-2000:]
+    assert message in run.output
+    assert "Traceback" not in run.output and "passed" not in run.output and "error" in run.output.lower()
+
+
+def test_malformed_thresholds_file_names_line_and_key(run_suite, tmp_path):
+    bad = tmp_path / "thresholds.toml"
+    bad.write_text('version = 1\n[[gate]]\ncells = "*"\nmin_accuracy = 2\n')
+    run = run_suite("--thresholds", str(bad))
+    assert run.returncode == 4
+    assert f"{bad}:4: min_accuracy must be a number from 0 to 1, got 2" in run.output
