@@ -8,6 +8,7 @@ import pytest
 
 from generators.corruptions import CORRUPTIONS, SEVERITIES, Corrupter
 from generators.shapes import ShapeGenerator
+from ood_fixtures.plugin import assert_gate
 from ood_fixtures.scenarios import Cell
 
 IMAGE_SIZE = 64
@@ -28,12 +29,10 @@ CORRUPTED = [
 
 @pytest.mark.corruption
 def test_clean(evaluate):
-    result = evaluate(CLEAN)
-    assert result.verdict.passed, "; ".join(result.verdict.reasons)
+    assert_gate(evaluate(CLEAN))
 
 
 @pytest.mark.corruption
 @pytest.mark.parametrize("cell", CORRUPTED)
 def test_corruption(cell, evaluate):
-    result = evaluate(cell)
-    assert result.verdict.passed, "; ".join(result.verdict.reasons)
+    assert_gate(evaluate(cell))

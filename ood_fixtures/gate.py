@@ -90,7 +90,7 @@ def decide(limits: dict[str, float], acc: Accuracy, retained: float | None, unpa
 
 def load(path: Path) -> Thresholds:
     """Read and validate a thresholds file; ThresholdsError says what to fix, and where."""
-    if not path.is_file():
+    if not path.exists() or path.is_dir():
         raise ThresholdsError(f"thresholds file {path} not found; pass --thresholds FILE "
                               f"(benchmarks/thresholds.toml is the shipped one)")  # fmt: skip
     text = path.read_text(encoding="utf-8")

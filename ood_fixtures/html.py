@@ -41,12 +41,29 @@ def examples_html(result: CellResult) -> str:
 
 
 def summary_html(document: dict[str, Any]) -> str:
-    cells = sorted(document["cells"], key=lambda c: (c["gate"]["outcome"] != "fail", c["accuracy"]))
+    cells = document["cells"]
     counts = Counter({"pass": 0, "fail": 0, "ungated": 0})
     counts.update(c["gate"]["outcome"] for c in cells)
+    failures = [c for c in cells if c["gate"]["outcome"] == "fail"]
     return _TEMPLATES.get_template("summary.html.j2").render(
-        model={"spec": "?", "fingerprint": None, **document["model"]}, run=document, counts=counts, cells=cells
+        model={"spec": "?", "fingerprint": None, **document["model"]},
+        run=document, counts=counts, failures=failures, grids=_grids(cells),
     )
+
+
+def _grids(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One shift x severity table per (family, scenario), in results order (clean or source first)."""
+    grids: dict[tuple[str, str], dict[str, dict[Any, dict[str, Any]]]] = {}
+    for cell in cells:
+        grids.setdefault((cell["family"], cell["scenario"]), {}).setdefault(cell["shift"], {})[cell["severity"]] = cell
+    out = []
+    for (family, scenario), rows in grids.items():
+        severities = sorted({s for row in rows.values() for s in row}, key=lambda s: (s is None, s or 0))
+        out.append({
+            "family": family, "scenario": scenario, "severities": severities,
+            "rows": [{"shift": shift, "cells": [row.get(s) for s in severities]} for shift, row in rows.items()],
+        })  # fmt: skip
+    return out
 
 
 class HtmlSummary:

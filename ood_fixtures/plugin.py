@@ -98,7 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def _default_report_paths(config: pytest.Config, options: RunOptions) -> None:
     if not config.option.xmlpath:
         config.option.xmlpath = str(options.report_dir / "junit.xml")
-    if getattr(config.option, "htmlpath", "missing") is None:
+    if config.pluginmanager.hasplugin("html") and not config.option.htmlpath:
         config.option.htmlpath = str(options.report_dir / "report.html")
         config.option.self_contained_html = True
 
@@ -109,14 +109,31 @@ def ood_run(pytestconfig: pytest.Config) -> Run:
 
 
 @pytest.fixture(scope="session")
-def model(ood_run: Run) -> Adapter:
-    """The model under test, loaded once per process."""
+def model(ood_run: Run, request: pytest.FixtureRequest) -> Adapter:
+    """The model under test, loaded once per process.
+
+    A model that fails to load stops the run: one error per process, not one per test (pytest.exit would
+    crash xdist workers; shouldstop is the way a worker asks the controller to stop).
+    """
     options = ood_run.options
     if options.device == "cpu":
         _share_cpu_threads()
-    adapter = adapters.create(options.model, Settings(device=options.device, batch_size=options.batch_size))
+    try:
+        adapter = adapters.create(options.model, Settings(device=options.device, batch_size=options.batch_size))
+        failure = None
+    except Exception as error:  # any loader error: the message is what the user needs
+        failure = f"cannot load --model {options.model}: {type(error).__name__}: {error}"
+    if failure:
+        request.session.shouldstop = failure
+        pytest.fail(failure, pytrace=False)
     ood_run.model_description = {**adapter.describe(), "device": options.device}
     return adapter
+
+
+def assert_gate(result: CellResult) -> None:
+    """The assertion of a cell test: fails with the gate's reasons alone, without an assertion traceback."""
+    if not result.verdict.passed:
+        pytest.fail(f"{result.cell.id}: " + "; ".join(result.verdict.reasons), pytrace=False)
 
 
 def _share_cpu_threads() -> None:
@@ -129,7 +146,7 @@ def _share_cpu_threads() -> None:
 
 @pytest.fixture
 def evaluate(ood_run: Run, model: Adapter, request: pytest.FixtureRequest) -> Callable[[Cell], CellResult]:
-    """Evaluate a cell, record it on this test, and return it; the test asserts `result.verdict.passed`."""
+    """Evaluate a cell, record it on this test, and return it; the test then calls `assert_gate(result)`."""
 
     def run_cell(cell: Cell) -> CellResult:
         result = ood_run.evaluate(cell, model)

@@ -108,3 +108,10 @@ def test_malformed_thresholds_file_names_line_and_key(run_suite, tmp_path):
     run = run_suite("--thresholds", str(bad))
     assert run.returncode == 4
     assert f"{bad}:4: min_accuracy must be a number from 0 to 1, got 2" in run.output
+
+
+def test_a_model_that_fails_to_load_stops_the_run_with_one_error_per_worker(run_suite):
+    run = run_suite("-n", "2", "--model", "python:tests.models.toy:Unloadable")
+    assert run.returncode != 0
+    assert "cannot load --model python:tests.models.toy:Unloadable: OSError: weights file" in run.output
+    assert re.search(r"\b[12] errors?\b", run.output) and "passed" not in run.output, run.output[-1500:]

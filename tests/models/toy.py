@@ -25,3 +25,13 @@ def colour_only(images, labels):
 def script_writer(images, labels):
     """Answers with markup, to check the report escapes model text."""
     return ["<script>alert('pwned')</script>" for _ in images]
+
+
+class Unloadable:
+    """A model whose loading fails, as a checkpoint with a missing file would."""
+
+    def __init__(self):
+        raise OSError("weights file model.safetensors is truncated")
+
+    def __call__(self, images, labels):
+        raise AssertionError("never loaded")
