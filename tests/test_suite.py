@@ -2,11 +2,18 @@
 
 import html
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
 SUBSET = ["-k", "clean or fog or gaussian_noise-5"]
 
 
@@ -115,3 +122,22 @@ def test_a_model_that_fails_to_load_stops_the_run_with_one_error_per_worker(run_
     assert run.returncode != 0
     assert "cannot load --model python:tests.models.toy:Unloadable: OSError: weights file" in run.output
     assert re.search(r"\b[12] errors?\b", run.output) and "passed" not in run.output, run.output[-1500:]
+
+
+def test_an_interrupted_run_keeps_the_cells_it_finished(tmp_path):
+    report_dir = tmp_path / "reports"
+    command = [sys.executable, "-m", "pytest", "benchmarks", "-p", "no:cacheprovider", "-v", "-n", "0",
+               "--report-dir", str(report_dir)]  # fmt: skip
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    finished = 0
+    deadline = time.monotonic() + 300
+    for line in proc.stdout:
+        finished += " PASSED" in line
+        if finished == 10 or time.monotonic() > deadline:
+            proc.send_signal(signal.SIGINT)
+            break
+    output = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 2, output[-1500:]  # pytest's exit code for an interrupted run
+    cells = json.loads((report_dir / "results.json").read_text())["cells"]
+    assert 10 <= len(cells) < 96
