@@ -138,6 +138,8 @@ def test_an_interrupted_run_keeps_the_cells_it_finished(tmp_path):
             proc.send_signal(signal.SIGINT)
             break
     output = proc.communicate(timeout=120)[0]
-    assert proc.returncode == 2, output[-1500:]  # pytest's exit code for an interrupted run
+    # 2 is pytest's exit code for an interrupt; pytest on Python 3.11 sometimes fails to format the interrupt's
+    # traceback (a frame without a line number) and exits 1: either way, what was finished must be on disk.
+    assert proc.returncode in (1, 2), output[-1500:]
     cells = json.loads((report_dir / "results.json").read_text())["cells"]
     assert 10 <= len(cells) < 96
