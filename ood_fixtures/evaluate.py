@@ -9,9 +9,10 @@ import numpy as np
 
 from ood_fixtures import gate, metrics
 from ood_fixtures.adapters import Adapter
+from ood_fixtures.baseline import Baseline
 from ood_fixtures.scenarios import Cell
 
-EXAMPLES_PER_CELL = 4
+EXAMPLES_PER_CELL = 4  # the first two samples, then the first wrong answers (or more samples, if few are wrong)
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,14 @@ class SampleResult:
 class CellResult:
     cell: Cell
     accuracy: metrics.Accuracy
+    macro_accuracy: float
     retained: float | None
     unparsed: int
+    ece: float | None  # these two only when the model gives scores
+    auroc: float | None
     verdict: gate.Verdict
     samples: tuple[SampleResult, ...]
-    examples: tuple[np.ndarray, ...]  # the first few images, for the HTML report only
+    examples: tuple[tuple[SampleResult, np.ndarray], ...]  # a few samples with their images, for the HTML report
 
     def to_dict(self) -> dict[str, Any]:
         """The results.json form of the cell (see docs/architecture.md for the schema)."""
@@ -52,14 +56,17 @@ class CellResult:
         return {
             "id": c.id, "family": c.family, "scenario": c.scenario, "shift": c.shift, "severity": c.severity,
             "n": self.accuracy.n, "correct": self.accuracy.correct, "accuracy": self.accuracy.value,
-            "ci_low": self.accuracy.ci_low, "ci_high": self.accuracy.ci_high, "retained": self.retained,
-            "unparsed": self.unparsed, "gate": self.verdict.to_dict(),
+            "ci_low": self.accuracy.ci_low, "ci_high": self.accuracy.ci_high,
+            "macro_accuracy": self.macro_accuracy, "retained": self.retained, "unparsed": self.unparsed,
+            "ece": self.ece, "auroc": self.auroc, "gate": self.verdict.to_dict(),
             "samples": [s.to_dict() for s in self.samples],
         }  # fmt: skip
 
 
-def predict(cell: Cell, adapter: Adapter, seed: int, count: int) -> tuple[list[SampleResult], list[np.ndarray]]:
-    """Every sample's answer, in index order, and the first images for the report."""
+def predict(
+    cell: Cell, adapter: Adapter, seed: int, count: int
+) -> tuple[list[SampleResult], list[tuple[SampleResult, np.ndarray]]]:
+    """Every sample's answer, in index order, and a few samples with their images for the report."""
     rendered = [cell.render(seed, index) for index in range(count)]
     predictions = adapter.classify([s.image for s in rendered], cell.labels)
     if len(predictions) != len(rendered):
@@ -68,18 +75,42 @@ def predict(cell: Cell, adapter: Adapter, seed: int, count: int) -> tuple[list[S
         SampleResult(s.sample_id, s.label, p.label, p.text, max(p.scores) if p.scores else None)
         for s, p in zip(rendered, predictions)
     ]
-    return results, [s.image for s in rendered[:EXAMPLES_PER_CELL]]
+    wrong = [i for i, r in enumerate(results) if not r.correct]
+    chosen = sorted(set(range(min(2, count))) | set(wrong[:2]))
+    chosen += [i for i in range(count) if i not in chosen][: EXAMPLES_PER_CELL - len(chosen)]
+    return results, [(results[i], rendered[i].image) for i in sorted(chosen)]
+
+
+@dataclass(frozen=True)
+class Gating:
+    """How a cell is judged: its threshold limits, and the baseline to compare with, if any."""
+
+    limits: dict[str, float]
+    baseline: Baseline | None = None
+    tolerance: float = 0.02
+    strict: bool = False
 
 
 def score(
     cell: Cell,
     samples: list[SampleResult],
-    examples: list[np.ndarray],
+    examples: list[tuple[SampleResult, np.ndarray]],
     reference_accuracy: float | None,
-    limits: dict[str, float],
+    gating: Gating,
 ) -> CellResult:
-    acc = metrics.accuracy(sum(s.correct for s in samples), len(samples))
+    correct = [s.correct for s in samples]
+    acc = metrics.accuracy(sum(correct), len(samples))
     kept = metrics.retained(acc.value, reference_accuracy)
     unparsed = sum(s.prediction is None for s in samples)
-    verdict = gate.decide(limits, acc, kept, unparsed)
-    return CellResult(cell, acc, kept, unparsed, verdict, tuple(samples), tuple(examples))
+    scored = all(s.confidence is not None for s in samples)
+    confidence = [s.confidence or 0.0 for s in samples]
+    ece = metrics.expected_calibration_error(confidence, correct) if scored else None
+    auroc = metrics.confidence_auroc(confidence, correct) if scored else None
+    comparison = (
+        gating.baseline.compare(cell.id, [(s.sample_id, s.correct) for s in samples], gating.tolerance)
+        if gating.baseline
+        else None
+    )
+    verdict = gate.decide(gating.limits, acc, kept, unparsed, ece, comparison, gating.strict)
+    macro = metrics.macro_accuracy([s.label for s in samples], correct)
+    return CellResult(cell, acc, macro, kept, unparsed, ece, auroc, verdict, tuple(samples), tuple(examples))

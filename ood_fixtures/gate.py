@@ -1,10 +1,15 @@
 """The accuracy gate: thresholds from a TOML file, matched to cells by glob, and the pass/fail decision.
 
-A thresholds file is a list of gate entries (`[[gate]]` tables, or one inline table a line in a `gate = [...]`
+A thresholds file names the models it is for (`models`, globs on the `--model` spec; every model if absent) and
+holds a list of gate entries (`[[gate]]` tables, or one inline table a line in a `gate = [...]`
 array, as the shipped file has). Each names cells by a glob on the cell id
 (`family/scenario/shift[/severity]`, e.g. `corruption/shapes/gaussian_noise/*`) and sets any of the limits in
 `LIMITS`. Entries apply in file order: for each limit, the last matching entry that sets it wins, so a file
-reads from general to specific.
+reads from general to specific. An entry may name its own `models`.
+
+The verdict of a cell combines its limits with the baseline comparison (ood_fixtures/baseline.py), if any: a cell
+fails when a limit or the comparison fails; an inconclusive comparison fails only under --strict-gate (pytest owns --strict). A cell with
+neither limits nor a baseline is `ungated`: reported, never failed.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ood_fixtures.baseline import Comparison
 from ood_fixtures.metrics import Accuracy
 
 try:
@@ -28,6 +34,7 @@ LIMITS: dict[str, str] = {
     "min_accuracy": "lowest allowed Wilson 95% lower bound of accuracy",
     "min_retained": "lowest allowed accuracy relative to the reference (clean or source) cell",
     "max_unparsed": "highest allowed share of answers that named no label",
+    "max_ece": "highest allowed expected calibration error (needs a model that gives scores)",
 }
 
 
@@ -38,10 +45,13 @@ class ThresholdsError(ValueError):
 @dataclass(frozen=True)
 class Rule:
     cells: tuple[str, ...]
+    models: tuple[str, ...]
     limits: dict[str, float]
 
-    def matches(self, cell_id: str) -> bool:
-        return any(fnmatch.fnmatchcase(cell_id, pattern) for pattern in self.cells)
+    def matches(self, cell_id: str, model: str) -> bool:
+        return any(fnmatch.fnmatchcase(cell_id, p) for p in self.cells) and any(
+            fnmatch.fnmatchcase(model, p) for p in self.models
+        )
 
 
 @dataclass(frozen=True)
@@ -49,30 +59,45 @@ class Thresholds:
     path: str
     rules: tuple[Rule, ...]
 
-    def limits_for(self, cell_id: str) -> dict[str, float]:
+    def limits_for(self, cell_id: str, model: str) -> dict[str, float]:
         limits: dict[str, float] = {}
         for rule in self.rules:
-            if rule.matches(cell_id):
+            if rule.matches(cell_id, model):
                 limits.update(rule.limits)
         return limits
+
+    def covers(self, model: str) -> bool:
+        return any(fnmatch.fnmatchcase(model, p) for rule in self.rules for p in rule.models)
 
 
 @dataclass(frozen=True)
 class Verdict:
-    outcome: str  # "pass", "fail", or "ungated" (no thresholds entry matched the cell)
+    outcome: str  # "pass", "fail", "inconclusive" (baseline comparison undecided) or "ungated"
     limits: dict[str, float]
     reasons: tuple[str, ...] = field(default=())
+    comparison: Comparison | None = None
 
     @property
     def passed(self) -> bool:
         return self.outcome != "fail"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"outcome": self.outcome, **self.limits, "reasons": list(self.reasons)}
+        return {
+            "outcome": self.outcome, **self.limits, "reasons": list(self.reasons),
+            "baseline": self.comparison.to_dict() if self.comparison else None,
+        }  # fmt: skip
 
 
-def decide(limits: dict[str, float], acc: Accuracy, retained: float | None, unparsed: int) -> Verdict:
-    if not limits:
+def decide(
+    limits: dict[str, float],
+    acc: Accuracy,
+    retained: float | None,
+    unparsed: int,
+    ece: float | None = None,
+    comparison: Comparison | None = None,
+    strict: bool = False,
+) -> Verdict:
+    if not limits and comparison is None:
         return Verdict("ungated", {})
     reasons = []
     if "min_accuracy" in limits and acc.ci_low < limits["min_accuracy"]:
@@ -85,7 +110,22 @@ def decide(limits: dict[str, float], acc: Accuracy, retained: float | None, unpa
                        f"{limits['min_retained']:.3f}")  # fmt: skip
     if "max_unparsed" in limits and unparsed / acc.n > limits["max_unparsed"]:
         reasons.append(f"{unparsed} of {acc.n} answers unparsed, above max_unparsed {limits['max_unparsed']:.3f}")
-    return Verdict("fail" if reasons else "pass", limits, tuple(reasons))
+    if "max_ece" in limits and ece is None:
+        reasons.append("max_ece is set but the model gives no scores to calibrate")
+    elif "max_ece" in limits and ece > limits["max_ece"]:
+        reasons.append(f"calibration error {ece:.3f} above max_ece {limits['max_ece']:.3f}")
+    undecided = False
+    if comparison is not None and comparison.outcome != "pass":
+        change = (f"{comparison.delta * 100:+.1f} points vs baseline {comparison.baseline_accuracy:.3f} "
+                  f"({comparison.worse} worse, {comparison.better} better, McNemar p={comparison.p_value:.2g})")  # fmt: skip
+        if comparison.outcome == "fail":
+            reasons.append(f"regression: {change}")
+        elif strict:
+            reasons.append(f"inconclusive under --strict-gate: {change}")
+        else:
+            undecided = True
+    outcome = "fail" if reasons else "inconclusive" if undecided else "pass"
+    return Verdict(outcome, limits, tuple(reasons), comparison)
 
 
 def load(path: Path) -> Thresholds:
@@ -99,35 +139,41 @@ def load(path: Path) -> Thresholds:
     except tomllib.TOMLDecodeError as error:
         raise ThresholdsError(f"{path}: not valid TOML: {error}") from None
     where = _Locator(path, text)
-    unknown = set(data) - {"version", "gate"}
+    unknown = set(data) - {"version", "models", "gate"}
     if unknown:
         key = sorted(unknown)[0]
-        raise ThresholdsError(f"{where.top(key)}: unknown top-level key {key!r}; expected 'version' and [[gate]]")
+        raise ThresholdsError(f"{where.top(key)}: unknown top-level key {key!r}; expected version, models, gate")
     if data.get("version", SCHEMA_VERSION) != SCHEMA_VERSION:
         raise ThresholdsError(f"{where.top('version')}: version must be {SCHEMA_VERSION}")
     entries = data.get("gate", [])
     if not isinstance(entries, list) or not entries:
         raise ThresholdsError(f"{path}: no [[gate]] entries; add at least one, e.g. [[gate]] cells = \"*\"")
-    return Thresholds(str(path), tuple(_rule(entry, k, where) for k, entry in enumerate(entries)))
+    models = _globs(data.get("models", "*"), where.top("models"), "models", "model specs, e.g. models = \"reference\"")
+    return Thresholds(str(path), tuple(_rule(entry, k, models, where) for k, entry in enumerate(entries)))
 
 
-def _rule(entry: dict[str, Any], index: int, where: _Locator) -> Rule:
-    cells = entry.get("cells")
-    if isinstance(cells, str):
-        cells = [cells]
-    if not cells or not isinstance(cells, list) or not all(isinstance(c, str) and c for c in cells):
-        raise ThresholdsError(f"{where.entry(index, 'cells')}: 'cells' must be a glob or a list of globs on cell "
-                              f"ids, e.g. cells = \"corruption/*\"")  # fmt: skip
+def _globs(value: Any, where: str, key: str, example: str) -> tuple[str, ...]:
+    values = [value] if isinstance(value, str) else value
+    if not values or not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+        raise ThresholdsError(f"{where}: '{key}' must be a glob or a list of globs on {example}")
+    return tuple(values)
+
+
+def _rule(entry: dict[str, Any], index: int, models: tuple[str, ...], where: _Locator) -> Rule:
+    cells = _globs(entry.get("cells"), where.entry(index, "cells"), "cells", 'cell ids, e.g. cells = "corruption/*"')
+    if "models" in entry:
+        models = _globs(entry["models"], where.entry(index, "models"), "models", "model specs")
     limits = {}
     for key, value in entry.items():
-        if key == "cells":
+        if key in ("cells", "models"):
             continue
         if key not in LIMITS:
-            raise ThresholdsError(f"{where.entry(index, key)}: unknown key {key!r}; known: cells, {', '.join(LIMITS)}")
+            raise ThresholdsError(f"{where.entry(index, key)}: unknown key {key!r}; "
+                                  f"known: cells, models, {', '.join(LIMITS)}")
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
             raise ThresholdsError(f"{where.entry(index, key)}: {key} must be a number from 0 to 1, got {value!r}")
         limits[key] = float(value)
-    return Rule(tuple(cells), limits)
+    return Rule(cells, models, limits)
 
 
 class _Locator:

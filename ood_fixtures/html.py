@@ -35,20 +35,76 @@ def _png(image: np.ndarray) -> str:
 def examples_html(result: CellResult) -> str:
     examples = [
         {"png": _png(image), "label": s.label, "prediction": s.prediction, "correct": s.correct, "text": s.text}
-        for image, s in zip(result.examples, result.samples)
+        for s, image in result.examples
     ]
     return _TEMPLATES.get_template("examples.html.j2").render(examples=examples)
 
 
 def summary_html(document: dict[str, Any]) -> str:
     cells = document["cells"]
-    counts = Counter({"pass": 0, "fail": 0, "ungated": 0})
+    counts = Counter({"pass": 0, "fail": 0, "inconclusive": 0, "ungated": 0})
     counts.update(c["gate"]["outcome"] for c in cells)
     failures = [c for c in cells if c["gate"]["outcome"] == "fail"]
+    changes = sorted(
+        (c for c in cells if c["gate"].get("baseline") and c["gate"]["baseline"]["delta"] != 0),
+        key=lambda c: c["gate"]["baseline"]["delta"],
+    )
     return _TEMPLATES.get_template("summary.html.j2").render(
         model={"spec": "?", "fingerprint": None, **document["model"]},
-        run=document, counts=counts, failures=failures, grids=_grids(cells),
+        run=document, counts=counts, failures=failures, grids=_grids(cells), changes=changes[:20],
+        curves=_png_figure(severity_curves(cells)),
     )
+
+
+def severity_curves(cells: list[dict[str, Any]]):
+    """Accuracy against severity, one line per shift with its 95% interval, a panel per ImageNet-C group."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    from generators.corruptions import CORRUPTIONS, GROUPS
+
+    clean = {c["scenario"]: c for c in cells if c["family"] == "corruption" and c["shift"] == "clean"}
+    lines: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for c in cells:
+        if c["family"] == "corruption" and c["shift"] in CORRUPTIONS:
+            group = CORRUPTIONS[c["shift"]].group
+            lines.setdefault(group, {}).setdefault(f"{c['scenario']}/{c['shift']}", []).append(c)
+    if not lines:
+        return None
+    groups = [g for g in GROUPS if g in lines]
+    figure, axes = plt.subplots(1, len(groups), figsize=(3.2 * len(groups), 2.8), sharey=True, squeeze=False)
+    for ax, group in zip(axes[0], groups):
+        for name, members in sorted(lines[group].items()):
+            scenario = name.split("/")[0]
+            points = ([clean[scenario]] if scenario in clean else []) + sorted(members, key=lambda c: c["severity"])
+            x = [p["severity"] for p in points]
+            y = [p["accuracy"] for p in points]
+            low = [p["accuracy"] - p["ci_low"] for p in points]
+            high = [p["ci_high"] - p["accuracy"] for p in points]
+            ax.errorbar(x, y, yerr=[low, high], marker="o", markersize=3, capsize=2, linewidth=1.2,
+                        label=name.split("/")[1])  # fmt: skip
+        ax.set_title(group, fontsize=10)
+        ax.set_xlabel("severity (0 = clean)", fontsize=8)
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=8)
+        ax.legend(fontsize=7, loc="lower left")
+    axes[0][0].set_ylabel("accuracy", fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def _png_figure(figure) -> str | None:
+    if figure is None:
+        return None
+    from matplotlib import pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _grids(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,10 +1,12 @@
-"""Accuracy and its uncertainty for one cell."""
+"""Per-cell statistics: accuracy with its uncertainty, macro accuracy, calibration, and ImageNet-C's error."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
-from scipy.stats import binomtest
+import numpy as np
+from scipy.stats import binomtest, mannwhitneyu
 
 CONFIDENCE = 0.95
 
@@ -34,3 +36,44 @@ def retained(value: float, reference: float | None) -> float | None:
     if reference is None or reference <= 0:
         return None
     return value / reference
+
+
+def macro_accuracy(labels: Sequence[str], correct: Sequence[bool]) -> float:
+    """Mean of per-class accuracies: a class-imbalanced cell cannot hide a failing class behind a frequent one."""
+    per_class: dict[str, list[bool]] = {}
+    for label, ok in zip(labels, correct):
+        per_class.setdefault(label, []).append(ok)
+    return float(np.mean([np.mean(v) for v in per_class.values()]))
+
+
+def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bool], bins: int = 15) -> float:
+    """ECE with equal-width confidence bins (Guo et al. 2017): sum over bins of |accuracy - confidence|,
+    weighted by the share of samples in the bin."""
+    conf = np.asarray(confidence, dtype=float)
+    hits = np.asarray(correct, dtype=float)
+    which = np.minimum((conf * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in np.unique(which):
+        members = which == b
+        total += members.mean() * abs(hits[members].mean() - conf[members].mean())
+    return float(total)
+
+
+def confidence_auroc(confidence: Sequence[float], correct: Sequence[bool]) -> float | None:
+    """How well confidence separates right from wrong answers (0.5 = not at all); None if all are one kind.
+
+    The Mann-Whitney U statistic divided by the number of (right, wrong) pairs is the AUROC, ties counted half.
+    """
+    conf = np.asarray(confidence, dtype=float)
+    hits = np.asarray(correct, dtype=bool)
+    if hits.all() or not hits.any():
+        return None
+    u = mannwhitneyu(conf[hits], conf[~hits], alternative="two-sided").statistic
+    return float(u / (hits.sum() * (~hits).sum()))
+
+
+def corruption_error(errors: Sequence[float], baseline_errors: Sequence[float]) -> float | None:
+    """ImageNet-C's CE: the model's summed error over severities over the baseline's (None if the baseline
+    made no error: the ratio is undefined)."""
+    denominator = float(np.sum(baseline_errors))
+    return float(np.sum(errors)) / denominator if denominator > 0 else None

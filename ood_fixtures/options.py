@@ -24,6 +24,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _points(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be accuracy points from 0 to 100, got {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be accuracy points from 0 to 100, got {value}")
+    return value
+
+
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("ood", "OOD robustness benchmark (ood_fixtures)")
     group.addoption("--model", default="reference", metavar="SPEC",
@@ -40,7 +50,16 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--report-dir", default="reports", metavar="DIR",
                     help="where junit.xml, report.html and results.json go (default: reports/)")
     group.addoption("--thresholds", default=None, metavar="FILE",
-                    help="gate thresholds, TOML (default: benchmarks/thresholds.toml)")  # fmt: skip
+                    help="gate thresholds, TOML (default: benchmarks/thresholds.toml)")
+    group.addoption("--baseline", default=None, metavar="FILE",
+                    help="an earlier results.json (same seed and samples): each cell is also gated by a paired "
+                         "McNemar test against it")
+    group.addoption("--regression-tolerance", type=_points, default=2.0, metavar="POINTS",
+                    help="accuracy drop vs the baseline, in points, that is never a regression (default: 2)")
+    group.addoption("--strict-gate", action="store_true",
+                    help="fail cells whose baseline comparison is inconclusive (too few samples to decide)")
+    group.addoption("--update-baseline", action="store_true",
+                    help="after the run, write its results.json to the --baseline file")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -52,6 +71,10 @@ class RunOptions:
     batch_size: int
     report_dir: Path
     thresholds: Path
+    baseline: Path | None
+    tolerance: float  # accuracy, not points: 0.02 for --regression-tolerance 2
+    strict: bool
+    update_baseline: bool
 
 
 def read_options(config: pytest.Config) -> RunOptions:
@@ -65,7 +88,18 @@ def read_options(config: pytest.Config) -> RunOptions:
         batch_size=config.getoption("batch_size"),
         report_dir=Path(config.getoption("report_dir")),
         thresholds=Path(thresholds) if thresholds else config.rootpath / "benchmarks" / "thresholds.toml",
+        baseline=_baseline_path(config),
+        tolerance=config.getoption("regression_tolerance") / 100,
+        strict=config.getoption("strict_gate"),
+        update_baseline=config.getoption("update_baseline"),
     )
+
+
+def _baseline_path(config: pytest.Config) -> Path | None:
+    baseline = config.getoption("baseline")
+    if config.getoption("update_baseline") and not baseline:
+        raise pytest.UsageError("--update-baseline needs --baseline FILE: the file to write")
+    return Path(baseline) if baseline else None
 
 
 def _device(text: str) -> str:

@@ -20,7 +20,8 @@ import pytest
 from generators.corruptions import SEVERITY_TABLE_VERSION
 from ood_fixtures import adapters, evaluate as evaluation, gate
 from ood_fixtures.adapters import Adapter, Settings, SpecError
-from ood_fixtures.evaluate import CellResult
+from ood_fixtures.baseline import Baseline, BaselineError
+from ood_fixtures.evaluate import CellResult, Gating
 from ood_fixtures.options import RunOptions, add_options, read_options
 from ood_fixtures.results import ResultsCollector
 from ood_fixtures.scenarios import Cell
@@ -41,9 +42,10 @@ RESULT = pytest.StashKey[CellResult]()
 class Run:
     """What one process knows about the run: options, thresholds, and the cells it has evaluated."""
 
-    def __init__(self, options: RunOptions, thresholds: gate.Thresholds) -> None:
+    def __init__(self, options: RunOptions, thresholds: gate.Thresholds, baseline: Baseline | None) -> None:
         self.options = options
         self.thresholds = thresholds
+        self.baseline = baseline
         self.results: dict[str, CellResult] = {}
         self.model_description: dict[str, Any] | None = None
 
@@ -52,16 +54,25 @@ class Run:
         if cell.id not in self.results:
             reference = self.evaluate(cell.reference, adapter).accuracy.value if cell.reference else None
             samples, examples = evaluation.predict(cell, adapter, self.options.seed, self.options.samples)
-            limits = self.thresholds.limits_for(cell.id)
-            self.results[cell.id] = evaluation.score(cell, samples, examples, reference, limits)
+            gating = Gating(
+                self.thresholds.limits_for(cell.id, self.options.model),
+                self.baseline, self.options.tolerance, self.options.strict,
+            )  # fmt: skip
+            self.results[cell.id] = evaluation.score(cell, samples, examples, reference, gating)
         return self.results[cell.id]
 
     def summary(self) -> dict[str, Any]:
         return {
+            "model_spec": self.options.model,
             "seed": self.options.seed,
             "samples_per_cell": self.options.samples,
             "severity_table": SEVERITY_TABLE_VERSION,
             "thresholds": str(self.options.thresholds),
+            # False: no thresholds entry names this model, so its cells are gated against the baseline alone
+            "thresholds_cover_model": self.thresholds.covers(self.options.model),
+            "baseline": str(self.options.baseline) if self.baseline else None,
+            "regression_tolerance": self.options.tolerance,
+            "strict": self.options.strict,
         }
 
 
@@ -79,20 +90,31 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         thresholds = gate.load(options.thresholds)
         adapters.check(options.model)
-    except (gate.ThresholdsError, SpecError) as error:
+        baseline = _load_baseline(options)
+    except (gate.ThresholdsError, SpecError, BaselineError) as error:
         raise pytest.UsageError(str(error)) from None
-    run = Run(options, thresholds)
+    run = Run(options, thresholds, baseline)
     config.stash[RUN] = run
 
     if hasattr(config, "workerinput"):
         return  # reports are written by the controller
     _default_report_paths(config, options)
-    collector = ResultsCollector(options.report_dir / "results.json", run.summary())
+    collector = ResultsCollector(
+        options.report_dir / "results.json", run.summary(),
+        baseline=baseline.document if baseline else None,
+        copy_to=options.baseline if options.update_baseline else None,
+    )  # fmt: skip
     config.pluginmanager.register(collector, "ood-results")
     if config.pluginmanager.hasplugin("html"):
         from ood_fixtures.html import HtmlSummary
 
         config.pluginmanager.register(HtmlSummary(collector), "ood-html")
+
+
+def _load_baseline(options: RunOptions) -> Baseline | None:
+    if options.baseline is None or (options.update_baseline and not options.baseline.exists()):
+        return None
+    return Baseline.load(options.baseline, options.seed, options.samples, SEVERITY_TABLE_VERSION)
 
 
 def _default_report_paths(config: pytest.Config, options: RunOptions) -> None:
@@ -157,6 +179,12 @@ def evaluate(ood_run: Run, model: Adapter, request: pytest.FixtureRequest) -> Ca
              ("retained", "" if result.retained is None else f"{result.retained:.4f}"),
              ("unparsed", result.unparsed), ("gate", result.verdict.outcome)]
         )  # fmt: skip
+        comparison = result.verdict.comparison
+        if comparison is not None:
+            request.node.user_properties.extend(
+                [("baseline_accuracy", f"{comparison.baseline_accuracy:.4f}"),
+                 ("baseline_delta", f"{comparison.delta:+.4f}"), ("p_value", f"{comparison.p_value:.4g}")]
+            )  # fmt: skip
         return result
 
     return run_cell

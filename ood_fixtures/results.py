@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from ood_fixtures.summary import summarize
 
 SCHEMA = 1
 
@@ -21,9 +24,12 @@ SCHEMA = 1
 class ResultsCollector:
     """A plugin on the controller (or the only process, without xdist)."""
 
-    def __init__(self, path: Path, run: dict[str, Any]) -> None:
+    def __init__(self, path: Path, run: dict[str, Any], baseline: dict[str, Any] | None = None,
+                 copy_to: Path | None = None) -> None:  # fmt: skip
         self.path = path
         self.run = run
+        self.baseline = baseline
+        self.copy_to = copy_to  # --update-baseline: the baseline file to replace with this run
         self.model: dict[str, Any] | None = None
         self.cells: dict[str, dict[str, Any]] = {}
 
@@ -34,14 +40,37 @@ class ResultsCollector:
             self.cells[cell["id"]] = cell
             self.model = self.model or getattr(report, "ood_model", None)
 
+    @pytest.hookimpl
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.cells:
+            return
+        outcomes = Counter(cell["gate"]["outcome"] for cell in self.cells.values())
+        counts = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
+        terminalreporter.write_sep("-", f"OOD cells: {counts}; results in {self.path}")
+        if outcomes.get("ungated"):
+            terminalreporter.write_line(
+                f"{outcomes['ungated']} cells are ungated: no thresholds entry for --model {self.run['model_spec']}"
+                f"{'' if self.run['baseline'] else ' and no --baseline'}; gate them with --thresholds FILE "
+                f"or --baseline FILE (see README, Gates)"
+            )
+        if outcomes.get("inconclusive"):
+            terminalreporter.write_line(
+                f"{outcomes['inconclusive']} cells are inconclusive against the baseline (too few samples to "
+                f"decide; results.json says how many would); --strict-gate fails them"
+            )
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.cells:
-            write_atomically(self.path, self.document())
+            document = self.document()
+            write_atomically(self.path, document)
+            if self.copy_to is not None:
+                write_atomically(self.copy_to, document)
 
     def document(self) -> dict[str, Any]:
         cells = sorted(self.cells.values(), key=_cell_order)
-        return {"schema": SCHEMA, "model": self.model or {}, **self.run, "cells": cells}
+        return {"schema": SCHEMA, "model": self.model or {}, **self.run,
+                "summary": summarize(cells, self.baseline), "cells": cells}  # fmt: skip
 
 
 def _cell_order(cell: dict[str, Any]) -> tuple:

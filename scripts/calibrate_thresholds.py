@@ -1,12 +1,15 @@
 """Writes benchmarks/thresholds.toml from results of the reference model under several seeds.
 
-    for s in 0 1 2; do pytest benchmarks -n 4 --seed $s --report-dir /tmp/cal$s; done
+    for s in 0 1 2 3 4 5 6 7 8 9; do pytest benchmarks -n 4 --seed $s --report-dir /tmp/cal$s; done
     python scripts/calibrate_thresholds.py /tmp/cal*/results.json > benchmarks/thresholds.toml
 
-Per cell, over the seeds: min_accuracy = MARGIN x the lowest Wilson lower bound, and min_retained = MARGIN x the
-lowest retained, rounded down to 0.01. A proportional margin leaves room for other seeds and machines (a
-reference that passes only on seed 0 is no gate) and still leaves a gate that can fail on cells where the
-reference itself is near chance, which an absolute margin would zero out.
+A cell's accuracy over seeds is binomial noise around the model's true accuracy p (estimated by the mean over
+the seeds). The limits sit Z standard errors sqrt(p(1-p)/n) below it, so that an unchanged model fails a cell
+about once in 30,000 runs (Z = 4), whatever the seed: min_accuracy is the Wilson lower bound of an accuracy
+Z standard errors below p, and min_retained that accuracy over the clean cell's p. Where a limit would fall
+below SMALLEST (the reference is too close to chance for n samples to tell it from worse), the cell gets no
+such limit, and with neither it reports as ungated: a limit near 0 is a gate that can hardly fail. Such cells
+are still gated by --baseline.
 """
 
 from __future__ import annotations
@@ -16,46 +19,65 @@ import math
 import sys
 from collections import defaultdict
 
-MARGIN = 0.85
+from scipy.stats import binomtest
+
+Z = 4.0
+SMALLEST = 0.05
 
 
 def floor_to(value: float, step: float = 0.01) -> float:
     return max(0.0, math.floor(round(value / step, 6)) * step)
 
 
+def wilson_low(accuracy: float, n: int) -> float:
+    correct = max(0, min(n, math.floor(accuracy * n)))
+    return float(binomtest(correct, n).proportion_ci(0.95, method="wilson").low)
+
+
 def main(paths: list[str]) -> None:
     runs = [json.load(open(path)) for path in paths]
     seeds = sorted(run["seed"] for run in runs)
-    samples = sorted({run["samples_per_cell"] for run in runs})
-    worst_low: dict[str, float] = defaultdict(lambda: 1.0)
-    worst_kept: dict[str, float] = defaultdict(lambda: math.inf)
+    (n,) = {run["samples_per_cell"] for run in runs}
+    accuracies: dict[str, list[float]] = defaultdict(list)
     cells = {}
     for run in runs:
         for cell in run["cells"]:
             cells[cell["id"]] = cell
-            worst_low[cell["id"]] = min(worst_low[cell["id"]], cell["ci_low"])
-            if cell["retained"] is not None:
-                worst_kept[cell["id"]] = min(worst_kept[cell["id"]], cell["retained"])
+            accuracies[cell["id"]].append(cell["accuracy"])
+    mean = {cell_id: sum(values) / len(values) for cell_id, values in accuracies.items()}
+    clean = {c["scenario"]: mean[c["id"]] for c in cells.values() if c["retained"] is None}
 
     print(f"""\
 # Gates for the benchmark cells; format in docs/architecture.md. Each entry names cells by glob on the cell id
 # family/scenario/shift/severity and sets limits; for each limit the last matching entry wins. A cell that no
-# entry matches is reported as ungated.
+# entry matches is reported as ungated. These limits describe the reference model: other models are gated
+# against their own baseline (--baseline) or a thresholds file of their own (--thresholds).
 #   min_accuracy: lowest allowed Wilson 95% lower bound of accuracy
 #   min_retained: lowest allowed accuracy / accuracy of the clean cell
-# Calibrated by scripts/calibrate_thresholds.py on the reference model, seeds {seeds}, {samples} samples per
-# cell: each limit is {MARGIN} x the worst value seen, rounded down to 0.01. Use --samples 100 or more with it.
+# Calibrated by scripts/calibrate_thresholds.py on the reference model, seeds {seeds}, {n} samples per cell:
+# limits {Z:g} binomial standard errors below the mean accuracy over those seeds. Use --samples {n} with them.
+# Limits below {SMALLEST} are left out, cells without limits are ungated (see the script).
 version = 1
+models = ["reference"]
 gate = [""")
     shift = None
-    for cell_id in sorted(cells, key=lambda i: (cells[i]["shift"] != "clean", cells[i]["shift"], cells[i]["severity"])):
+    order = sorted(cells, key=lambda i: (cells[i]["retained"] is not None, cells[i]["shift"], cells[i]["severity"]))
+    for cell_id in order:
+        p = mean[cell_id]
+        floor = p - Z * math.sqrt(max(p * (1 - p), 1 / n) / n)
+        limits = []
+        min_accuracy = floor_to(wilson_low(floor, n))
+        if min_accuracy >= SMALLEST:
+            limits.append(f"min_accuracy = {min_accuracy:.2f}")
+        min_retained = floor_to(floor / clean[cells[cell_id]["scenario"]])
+        if cells[cell_id]["retained"] is not None and min_retained >= SMALLEST:
+            limits.append(f"min_retained = {min_retained:.2f}")
+        if not limits:
+            continue
         if cells[cell_id]["shift"] != shift:
             shift = cells[cell_id]["shift"]
             print(f"  # {shift}")
-        limits = [f"min_accuracy = {floor_to(MARGIN * worst_low[cell_id]):.2f}"]
-        if math.isfinite(worst_kept[cell_id]):
-            limits.append(f"min_retained = {floor_to(MARGIN * worst_kept[cell_id]):.2f}")
-        print(f'  {{ cells = "{cell_id}", {", ".join(limits)} }},')
+        print(f'  {{ cells = "{cell_id}", {", ".join(limits)} }},  # mean accuracy {p:.3f}')
     print("]")
 
 
