@@ -1,10 +1,13 @@
-"""Prompt templates for zero-shot classification with contrastive (CLIP-style) models.
+"""Prompts: templates for contrastive (CLIP-style) models, and the study's multiple-choice question for
+generative ones.
 
-The reference model was trained on captions made from these templates, and zero-shot classification averages the
-text embeddings over all of them (template ensembling, as in the CLIP paper).
+The reference CLIP was trained on captions made from TEMPLATES, and zero-shot classification averages the text
+embeddings over all of them (template ensembling, as in the CLIP paper).
 """
 
 from __future__ import annotations
+
+from typing import Sequence
 
 TEMPLATES: tuple[str, ...] = (
     "a photo of a {}.",
@@ -18,5 +21,28 @@ TEMPLATES: tuple[str, ...] = (
 
 def captions(label: str, templates: tuple[str, ...] = TEMPLATES) -> list[str]:
     """The label in natural text (underscores become spaces) inside every template."""
-    text = label.replace("_", " ")
-    return [template.format(text) for template in templates]
+    return [template.format(natural(label)) for template in templates]
+
+
+ANSWER_PREFIX = "Answer Choice:"
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def natural(label: str) -> str:
+    """Folder-style labels in natural text: `airport_hangar` -> `airport hangar`."""
+    return label.replace("_", " ")
+
+
+def multiple_choice_question(labels: Sequence[str], lettered: bool = False) -> str:
+    """The study's question: the choice list, then the answer format it asks for.
+
+    With `lettered`, options are listed as "A. red circle" and the answer is a letter (for models that answer
+    letters more reliably than names, and for option-order checks).
+    """
+    if lettered:
+        options = "; ".join(f"{LETTERS[i]}. {natural(label)}" for i, label in enumerate(labels))
+        return (f"What is in this image? Choice list: [{options}]. Choose one option from the list and answer "
+                f"with its letter in the format '{ANSWER_PREFIX} <letter>'.")  # fmt: skip
+    options = ", ".join(natural(label) for label in labels)
+    return (f"What is in this image? Choice list: [{options}]. Choose one option from the list and answer in "
+            f"the format '{ANSWER_PREFIX} <option>'.")  # fmt: skip

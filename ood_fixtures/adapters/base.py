@@ -21,10 +21,17 @@ class SpecError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    """What the command line says about running models, whatever the model."""
+    """What the command line says about running models, whatever the model.
+
+    `model_args` are `--model-arg key=value` pairs, passed on to the family's loader (dtype, revision,
+    attn_implementation, max_new_tokens, concurrency, timeout ...); each adapter documents the keys it reads.
+    """
 
     device: str = "cpu"
     batch_size: int = 64
+    model_args: dict[str, str] = field(default_factory=dict)
+    trust_remote_code: bool = False
+    answer_mode: str = "generate"  # generative models: "generate" (parse the answer) or "score" (rank options)
 
 
 @dataclass(frozen=True)
