@@ -37,8 +37,20 @@ def _points(text: str) -> float:
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("ood", "OOD robustness benchmark (ood_fixtures)")
     group.addoption("--model", default="reference", metavar="SPEC",
-                    help="model under test: 'reference' (shipped), 'clip:PATH_OR_HUB_ID', "
-                         "'python:module:attribute' (default: reference)")
+                    help="model under test: 'reference' or 'reference-vlm' (shipped), 'clip:PATH_OR_HUB_ID', "
+                         "'vlm:PATH_OR_HUB_ID', 'openai:MODEL@BASE_URL', 'python:module:attribute' "
+                         "(default: reference)")
+    group.addoption("--model-arg", action="append", default=[], metavar="KEY=VALUE",
+                    help="passed to the model's adapter (dtype, revision, attn_implementation, lettered, "
+                         "max_new_tokens, concurrency, timeout, ...); repeatable")
+    group.addoption("--trust-remote-code", action="store_true",
+                    help="allow models whose checkpoints ship their own Python code (off: such models are refused)")
+    group.addoption("--answer-mode", default="generate", choices=("generate", "score"),
+                    help="generative models: 'generate' parses the answer, 'score' ranks the options by "
+                         "log-likelihood (default: generate)")
+    group.addoption("--cache-dir", default=None, metavar="DIR",
+                    help="where the prediction cache lives (default: REPORT_DIR/cache)")
+    group.addoption("--no-cache", action="store_true", help="ask the model every time; read and write no cache")
     group.addoption("--samples", type=_positive_int, default=DEFAULT_SAMPLES, metavar="N",
                     help=f"images per benchmark cell (default: {DEFAULT_SAMPLES})")
     group.addoption("--seed", type=int, default=0, metavar="INT",
@@ -75,6 +87,10 @@ class RunOptions:
     tolerance: float  # accuracy, not points: 0.02 for --regression-tolerance 2
     strict: bool
     update_baseline: bool
+    model_args: dict[str, str]
+    trust_remote_code: bool
+    answer_mode: str
+    cache_dir: Path | None  # None: no cache
 
 
 def read_options(config: pytest.Config) -> RunOptions:
@@ -92,7 +108,23 @@ def read_options(config: pytest.Config) -> RunOptions:
         tolerance=config.getoption("regression_tolerance") / 100,
         strict=config.getoption("strict_gate"),
         update_baseline=config.getoption("update_baseline"),
+        model_args=_model_args(config.getoption("model_arg")),
+        trust_remote_code=config.getoption("trust_remote_code"),
+        answer_mode=config.getoption("answer_mode"),
+        cache_dir=None if config.getoption("no_cache") else Path(
+            config.getoption("cache_dir") or Path(config.getoption("report_dir")) / "cache"
+        ),
     )
+
+
+def _model_args(pairs: list[str]) -> dict[str, str]:
+    args = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise pytest.UsageError(f"--model-arg {pair!r}: write KEY=VALUE, e.g. --model-arg dtype=bfloat16")
+        args[key.strip()] = value.strip()
+    return args
 
 
 def _baseline_path(config: pytest.Config) -> Path | None:

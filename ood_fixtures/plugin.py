@@ -12,6 +12,7 @@ Where things happen:
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Callable
 
@@ -89,7 +90,7 @@ def pytest_configure(config: pytest.Config) -> None:
     options = read_options(config)
     try:
         thresholds = gate.load(options.thresholds)
-        adapters.check(options.model)
+        adapters.check(options.model, settings_of(options))
         baseline = _load_baseline(options)
     except (gate.ThresholdsError, SpecError, BaselineError) as error:
         raise pytest.UsageError(str(error)) from None
@@ -109,6 +110,13 @@ def pytest_configure(config: pytest.Config) -> None:
         from ood_fixtures.html import HtmlSummary
 
         config.pluginmanager.register(HtmlSummary(collector), "ood-html")
+
+
+def settings_of(options: RunOptions) -> Settings:
+    return Settings(
+        device=options.device, batch_size=options.batch_size, model_args=options.model_args,
+        trust_remote_code=options.trust_remote_code, answer_mode=options.answer_mode,
+    )  # fmt: skip
 
 
 def _load_baseline(options: RunOptions) -> Baseline | None:
@@ -141,7 +149,7 @@ def model(ood_run: Run, request: pytest.FixtureRequest) -> Adapter:
     if options.device == "cpu":
         _share_cpu_threads()
     try:
-        adapter = adapters.create(options.model, Settings(device=options.device, batch_size=options.batch_size))
+        adapter = adapters.create(options.model, settings_of(options))
         failure = None
     except Exception as error:  # any loader error: the message is what the user needs
         failure = f"cannot load --model {options.model}: {type(error).__name__}: {error}"
@@ -149,7 +157,22 @@ def model(ood_run: Run, request: pytest.FixtureRequest) -> Adapter:
         request.session.shouldstop = failure
         pytest.fail(failure, pytrace=False)
     ood_run.model_description = {**adapter.describe(), "device": options.device}
-    return adapter
+    return _with_cache(adapter, ood_run.model_description, options)
+
+
+def _with_cache(adapter: Adapter, description: dict[str, Any], options: RunOptions) -> Adapter:
+    """Answers come from the prediction cache where the same model saw the same image and question before.
+
+    Only models with a fingerprint of their weights (or endpoint) are cached: a `python:` callable can change
+    without its name changing, and a stale answer would be a wrong result.
+    """
+    if options.cache_dir is None or not description.get("fingerprint"):
+        return adapter
+    from ood_fixtures.cache import CachedAdapter, PredictionCache
+
+    cache = PredictionCache(options.cache_dir / "predictions.sqlite")
+    key = json.dumps(description, sort_keys=True)  # weights, dtype, device, prompts, answer mode: all of it
+    return CachedAdapter(adapter, cache, model_key=key, chunk=options.batch_size)
 
 
 def assert_gate(result: CellResult) -> None:

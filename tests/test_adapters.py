@@ -9,7 +9,7 @@ from ood_fixtures.adapters.clip import REFERENCE_PATH
 @pytest.mark.parametrize(
     "spec, message",
     [
-        ("nonsense", "unknown --model 'nonsense': use one of reference, clip:..., python:..."),
+        ("nonsense", "unknown --model 'nonsense': use one of reference, reference-vlm, clip:..., openai:..., python:..., vlm:..."),
         ("hub:some/model", "unknown --model 'hub:some/model'"),
         ("clip:", "names no model after 'clip:'"),
         ("python:nomodule", "write python:package.module:attribute"),

@@ -113,7 +113,7 @@ def test_shipped_thresholds_load():
 
     shipped = gate.load(Path(__file__).resolve().parents[1] / "benchmarks" / "thresholds.toml")
     assert shipped.covers("reference") and not shipped.covers("clip:someone/else")
-    assert shipped.limits_for("corruption/shapes/clean/0", "reference")["min_accuracy"] >= 0.85
+    assert shipped.limits_for("corruption/shapes/clean/0", "reference")["min_accuracy"] >= 0.80
     limited = [
         shipped.limits_for(f"corruption/shapes/{name}/{severity}", "reference")
         for name in CORRUPTIONS

@@ -180,3 +180,15 @@ def test_baseline_round_trip_and_regression(run_suite, tmp_path):
     other_seed = run_suite("-k", "clean", "--baseline", str(baseline), "--seed", "5")
     assert other_seed.returncode == 4
     assert "was made with seed 0 (this run: 5)" in other_seed.output and "Traceback" not in other_seed.output
+
+
+@pytest.mark.parametrize("prefix, family", [("clip", "siglip"), ("vlm", "llava"), ("vlm", "paligemma")])
+def test_a_cell_runs_through_each_adapter_family(run_suite, tmp_path, prefix, family):
+    from tests.models import tiny
+
+    folder = getattr(tiny, family)(tmp_path / family)
+    run = run_suite("-k", "clean or fog-5", "--samples", "6", "--model", f"{prefix}:{folder}", "-n", "0")
+    assert run.returncode == 0, run.output[-2000:]  # ungated: random weights, no thresholds, no baseline
+    cells = run.results()["cells"]
+    assert [c["n"] for c in cells] == [6, 6] and all(c["gate"]["outcome"] == "ungated" for c in cells)
+    assert run.results()["model"]["fingerprint"].startswith("sha256:")

@@ -10,7 +10,7 @@ from ood_fixtures.adapters.base import Adapter, Prediction, Settings, SpecError
 
 
 class Factory(Protocol):
-    def check(self, argument: str) -> None:
+    def check(self, argument: str, settings: Settings) -> None:
         """Raise SpecError if the argument cannot name a usable model; cheap, loads no weights."""
 
     def create(self, argument: str, settings: Settings) -> Adapter:
@@ -46,9 +46,9 @@ def resolve(spec: str) -> tuple[Factory, str]:
     return _FACTORIES[prefix], argument
 
 
-def check(spec: str) -> None:
+def check(spec: str, settings: Settings | None = None) -> None:
     factory, argument = resolve(spec)
-    factory.check(argument)
+    factory.check(argument, settings or Settings())
 
 
 def create(spec: str, settings: Settings) -> Adapter:
@@ -60,7 +60,7 @@ def create(spec: str, settings: Settings) -> Adapter:
 
 def _load_builtin_adapters() -> None:
     # Imported on first use: the clip module imports torch and transformers, which `pytest --help` need not pay.
-    from ood_fixtures.adapters import clip, python  # noqa: F401
+    from ood_fixtures.adapters import clip, openai, python, vlm  # noqa: F401
 
 
 __all__ = ["Adapter", "Prediction", "Settings", "SpecError", "register", "alias", "check", "create", "known"]

@@ -1,43 +1,29 @@
 """Contrastive image-text models (CLIP, SigLIP, ...) from a local folder or the Hugging Face hub.
 
 `clip:PATH_OR_ID` loads through `AutoModel` and `AutoProcessor`, weights from safetensors only and remote code
-never (that is a later option). Zero-shot: each label's text embedding is the mean over the prompt templates
+only with --trust-remote-code. Zero-shot: each label's text embedding is the mean over the prompt templates
 (template ensembling); an image's scores are the softmax of its scaled similarities to the labels.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from ood_fixtures import adapters
-from ood_fixtures.adapters.base import Adapter, Fingerprint, Prediction, Settings, SpecError
+from ood_fixtures.adapters.base import Adapter, Fingerprint, Prediction, Settings
+from ood_fixtures.adapters.hub import check_checkpoint, loader_kwargs, weights_of
 from ood_fixtures.prompts import TEMPLATES, captions
 
 REFERENCE_PATH = Path(__file__).resolve().parents[1] / "reference" / "clip-shapes"
 
 
-def _local_folder(argument: str) -> Path | None:
-    path = Path(os.path.expanduser(argument))
-    looks_like_path = path.is_absolute() or argument.startswith((".", "~")) or path.exists()
-    return path if looks_like_path else None
-
-
 class ClipFactory:
-    def check(self, argument: str) -> None:
-        folder = _local_folder(argument)
-        if folder is None:
-            return  # a hub id: whether it resolves is known only when loading
-        if not folder.is_dir():
-            raise SpecError(f"clip:{argument}: no such folder; give a model folder or a Hugging Face hub id")
-        if not (folder / "config.json").is_file():
-            raise SpecError(f"clip:{argument}: no config.json in the folder; save the model with save_pretrained")
-        if not list(folder.glob("*.safetensors")):
-            raise SpecError(f"clip:{argument}: no *.safetensors weights in the folder (other formats are refused)")
+    def check(self, argument: str, settings: Settings) -> None:
+        check_checkpoint("clip", argument, settings)
 
     def create(self, argument: str, settings: Settings) -> Adapter:
         return ClipAdapter(argument, settings)
@@ -51,19 +37,21 @@ class ClipAdapter(Adapter):
         self.torch = torch
         self.name_or_path = name_or_path
         self.settings = settings
-        self.dtype = torch.bfloat16 if settings.device.startswith("cuda") else torch.float32
-        self.model = AutoModel.from_pretrained(name_or_path, use_safetensors=True, dtype=self.dtype)
+        kwargs = loader_kwargs(settings)
+        self.dtype = kwargs["dtype"]
+        self.model = AutoModel.from_pretrained(name_or_path, **kwargs)
         self.model.to(settings.device).eval()
-        self.processor = AutoProcessor.from_pretrained(name_or_path)
+        self.processor = AutoProcessor.from_pretrained(
+            name_or_path, trust_remote_code=settings.trust_remote_code, revision=kwargs.get("revision")
+        )
         self.templates = TEMPLATES
 
     def describe(self) -> dict[str, Any]:
-        folder = _local_folder(self.name_or_path)
-        weights = sorted(folder.glob("*.safetensors")) if folder else []
+        weights = weights_of(self.name_or_path)
         return {
             "spec": self.spec,
             "adapter": "clip",
-            "name_or_path": self.name_or_path if folder is None or folder != REFERENCE_PATH else "reference",
+            "name_or_path": "reference" if Path(self.name_or_path) == REFERENCE_PATH else self.name_or_path,
             "class": type(self.model).__name__,
             "fingerprint": Fingerprint().of(weights) if weights else None,
             "dtype": str(self.dtype).removeprefix("torch."),

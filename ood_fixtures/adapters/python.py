@@ -36,7 +36,7 @@ def _resolve(argument: str) -> Any:
 
 
 class PythonFactory:
-    def check(self, argument: str) -> None:
+    def check(self, argument: str, settings: Settings) -> None:
         if not callable(_resolve(argument)):
             raise SpecError(f"python:{argument}: the attribute is not callable")
 

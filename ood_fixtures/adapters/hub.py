@@ -1,0 +1,62 @@
+"""What the transformers-based adapters share: telling a local folder from a hub id, checking a folder before
+loading it, and the loader keyword arguments that `--model-arg` and `--trust-remote-code` control."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ood_fixtures.adapters.base import Settings, SpecError
+
+LOADER_ARGS = ("revision", "attn_implementation")
+
+
+def local_folder(argument: str) -> Path | None:
+    path = Path(os.path.expanduser(argument))
+    looks_like_path = path.is_absolute() or argument.startswith((".", "~")) or path.exists()
+    return path if looks_like_path else None
+
+
+def check_checkpoint(prefix: str, argument: str, settings: Settings) -> None:
+    """A folder must hold a config and safetensors weights; a hub id must be reachable or cached."""
+    folder = local_folder(argument)
+    if folder is None:
+        _check_hub_id(prefix, argument)
+        return
+    if not folder.is_dir():
+        raise SpecError(f"{prefix}:{argument}: no such folder; give a model folder or a Hugging Face hub id")
+    config = folder / "config.json"
+    if not config.is_file():
+        raise SpecError(f"{prefix}:{argument}: no config.json in the folder; save the model with save_pretrained")
+    if not list(folder.glob("*.safetensors")):
+        raise SpecError(f"{prefix}:{argument}: no *.safetensors weights in the folder (other formats are refused)")
+    if "auto_map" in json.loads(config.read_text()) and not settings.trust_remote_code:
+        raise SpecError(f"{prefix}:{argument}: the model's config asks for its own code (auto_map); read that "
+                        f"code, then pass --trust-remote-code if you trust it")  # fmt: skip
+
+
+def _check_hub_id(prefix: str, argument: str) -> None:
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() not in ("1", "true", "yes"):
+        return  # online: whether it resolves is known when loading
+    from huggingface_hub import try_to_load_from_cache
+
+    if not isinstance(try_to_load_from_cache(argument, "config.json"), str):
+        raise SpecError(f"{prefix}:{argument}: HF_HUB_OFFLINE is set and the hub id is not in the local cache; "
+                        f"download it first or give a local folder")  # fmt: skip
+
+
+def loader_kwargs(settings: Settings) -> dict[str, Any]:
+    import torch
+
+    kwargs: dict[str, Any] = {"use_safetensors": True, "trust_remote_code": settings.trust_remote_code}
+    kwargs.update({key: settings.model_args[key] for key in LOADER_ARGS if key in settings.model_args})
+    dtype = settings.model_args.get("dtype", "bfloat16" if settings.device.startswith("cuda") else "float32")
+    kwargs["dtype"] = getattr(torch, dtype)
+    return kwargs
+
+
+def weights_of(argument: str) -> list[Path]:
+    folder = local_folder(argument)
+    return sorted(folder.glob("*.safetensors")) if folder else []

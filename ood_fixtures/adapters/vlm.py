@@ -1,0 +1,136 @@
+"""Generative image-text-to-text models (LLaVA, Qwen2-VL, SmolVLM, ...) from a local folder or the hub.
+
+`vlm:PATH_OR_ID` loads through `AutoModelForImageTextToText` and `AutoProcessor` and asks the study's
+multiple-choice question through the processor's chat template. Two answer modes (`--answer-mode`):
+
+- `generate`: greedy decoding, the answer parsed by `ood_fixtures.parsing` (unparsed answers count as wrong);
+- `score`: each option's answer ("Answer Choice: <option>") ranked by the model's log-likelihood after the
+  prompt; no parsing, and per-label scores (softmax of the log-likelihoods) for calibration metrics.
+
+`--model-arg` keys read here: `lettered` (true: options as "A. ...", answers as letters), `max_new_tokens`
+(default 16), and the loader's `dtype`, `revision`, `attn_implementation`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ood_fixtures import adapters
+from ood_fixtures.adapters.base import Adapter, Fingerprint, Prediction, Settings, SpecError
+from ood_fixtures.adapters.hub import check_checkpoint, loader_kwargs, weights_of
+from ood_fixtures.prompts import ANSWER_PREFIX, LETTERS, multiple_choice_question, natural
+
+REFERENCE_PATH = Path(__file__).resolve().parents[1] / "reference" / "llava-shapes"
+ANSWER_MODES = ("generate", "score")
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+class VlmFactory:
+    def check(self, argument: str, settings: Settings) -> None:
+        if settings.answer_mode not in ANSWER_MODES:
+            raise SpecError(f"--answer-mode {settings.answer_mode!r}: use one of {', '.join(ANSWER_MODES)}")
+        check_checkpoint("vlm", argument, settings)
+
+    def create(self, argument: str, settings: Settings) -> Adapter:
+        return VlmAdapter(argument, settings)
+
+
+class VlmAdapter(Adapter):
+    def __init__(self, name_or_path: str, settings: Settings) -> None:
+        import torch
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        self.torch = torch
+        self.name_or_path = name_or_path
+        self.settings = settings
+        kwargs = loader_kwargs(settings)
+        self.dtype = kwargs["dtype"]
+        self.model = AutoModelForImageTextToText.from_pretrained(name_or_path, **kwargs)
+        self.model.to(settings.device).eval()
+        self.processor = AutoProcessor.from_pretrained(
+            name_or_path, trust_remote_code=settings.trust_remote_code, revision=kwargs.get("revision")
+        )
+        self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
+        self.tokenizer.padding_side = "left"  # batched prompts must end where the answer starts
+        self.lettered = _flag(settings.model_args.get("lettered", "false"))
+        self.max_new_tokens = int(settings.model_args.get("max_new_tokens", 16))
+
+    def describe(self) -> dict[str, Any]:
+        weights = weights_of(self.name_or_path)
+        return {
+            "spec": self.spec, "adapter": "vlm",
+            "name_or_path": "reference-vlm" if Path(self.name_or_path) == REFERENCE_PATH else self.name_or_path,
+            "class": type(self.model).__name__,
+            "fingerprint": Fingerprint().of(weights) if weights else None,
+            "dtype": str(self.dtype).removeprefix("torch."), "answer_mode": self.settings.answer_mode,
+            "lettered": self.lettered, "max_new_tokens": self.max_new_tokens,
+            "question": multiple_choice_question(["<label 1>", "<label 2>"], self.lettered),
+        }  # fmt: skip
+
+    def prompt(self, labels: Sequence[str]) -> str:
+        question = multiple_choice_question(labels, self.lettered)
+        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
+        return self.processor.apply_chat_template(messages, add_generation_prompt=True)
+
+    def answers(self, labels: Sequence[str]) -> list[str]:
+        """The answer each option would be, in the question's own format."""
+        if self.lettered:
+            return [f"{ANSWER_PREFIX} {LETTERS[i]}" for i in range(len(labels))]
+        return [f"{ANSWER_PREFIX} {natural(label)}" for label in labels]
+
+    def classify(self, images: Sequence[np.ndarray], labels: Sequence[str]) -> list[Prediction]:
+        if self.lettered and len(labels) > len(LETTERS):
+            raise ValueError(f"lettered options allow at most {len(LETTERS)} labels, got {len(labels)}")
+        prompt = self.prompt(labels)
+        run = self._generate if self.settings.answer_mode == "generate" else self._score
+        predictions: list[Prediction] = []
+        for start in range(0, len(images), self.settings.batch_size):
+            predictions += run(prompt, list(images[start : start + self.settings.batch_size]), labels)
+        return predictions
+
+    def _inputs(self, texts: list[str], images: list[np.ndarray]):
+        batch = self.processor(text=texts, images=images, padding=True, return_tensors="pt")
+        return batch.to(self.settings.device)
+
+    def _generate(self, prompt: str, images: list[np.ndarray], labels: Sequence[str]) -> list[Prediction]:
+        from ood_fixtures.parsing import parse_answer
+
+        inputs = self._inputs([prompt] * len(images), images)
+        with self.torch.inference_mode():
+            output = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
+        texts = self.tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+        return [Prediction(parse_answer(text, labels, lettered=self.lettered), text=text.strip()) for text in texts]
+
+    def _score(self, prompt: str, images: list[np.ndarray], labels: Sequence[str]) -> list[Prediction]:
+        """Log-likelihood of each option's answer after the prompt; one forward pass per (image, option)."""
+        torch = self.torch
+        joiner = "" if prompt[-1:].isspace() else " "
+        answers = self.answers(labels)
+        texts = [prompt + joiner + answer for _ in images for answer in answers]
+        repeated = [image for image in images for _ in answers]
+        inputs = self._inputs(texts, repeated)
+        prompt_length = len(self.processor(text=[prompt], images=images[:1])["input_ids"][0])
+        lengths = inputs["attention_mask"].sum(dim=1)
+        with torch.inference_mode():
+            logits = self.model(**inputs).logits.float()
+        log_probs = torch.log_softmax(logits[:, :-1], dim=-1)
+        targets = inputs["input_ids"][:, 1:]
+        token_scores = log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+        totals = []
+        for row in range(len(texts)):
+            answer_tokens = int(lengths[row]) - prompt_length  # left padding: the answer is the row's tail
+            totals.append(float(token_scores[row, -answer_tokens:].sum()))
+        table = np.array(totals).reshape(len(images), len(answers))
+        probabilities = np.exp(table - table.max(axis=1, keepdims=True))
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        return [Prediction(labels[int(row.argmax())], tuple(float(p) for p in row)) for row in probabilities]
+
+
+adapters.register("vlm", VlmFactory())
+adapters.alias("reference-vlm", f"vlm:{REFERENCE_PATH}")

@@ -1,0 +1,66 @@
+"""The transformers adapters on tiny random-weight checkpoints of two families each, built offline."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ood_fixtures import adapters
+from ood_fixtures.adapters import Settings, SpecError
+from tests.models import tiny
+
+IMAGES = [np.full((32, 32, 3), level, np.uint8) for level in (0, 90, 180)]
+LABELS = ["red circle", "blue star", "green square"]
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    return {name: build(root / name) for name, build in
+            {"clip": tiny.clip, "siglip": tiny.siglip, "llava": tiny.llava, "paligemma": tiny.paligemma}.items()}
+
+
+@pytest.mark.parametrize("family", ["clip", "siglip"])
+def test_contrastive_families_give_scores_per_label(checkpoints, family):
+    model = adapters.create(f"clip:{checkpoints[family]}", Settings(batch_size=2))
+    predictions = model.classify(IMAGES, LABELS)
+    assert len(predictions) == 3 and all(p.label in LABELS for p in predictions)
+    assert all(abs(sum(p.scores) - 1) < 1e-4 and len(p.scores) == 3 for p in predictions)
+    assert model.describe()["fingerprint"].startswith("sha256:")
+
+
+@pytest.mark.parametrize("family", ["llava", "paligemma"])
+@pytest.mark.parametrize("mode", ["generate", "score"])
+def test_generative_families_answer_in_both_modes(checkpoints, family, mode):
+    settings = Settings(batch_size=2, answer_mode=mode, model_args={"max_new_tokens": "4"})
+    model = adapters.create(f"vlm:{checkpoints[family]}", settings)
+    predictions = model.classify(IMAGES, LABELS)
+    assert len(predictions) == 3
+    if mode == "generate":  # random weights: the text is noise, parsed or not, but always kept
+        assert all(p.text is not None and (p.label is None or p.label in LABELS) for p in predictions)
+    else:
+        assert all(p.label in LABELS and abs(sum(p.scores) - 1) < 1e-4 for p in predictions)
+    assert model.describe()["answer_mode"] == mode
+
+
+def test_remote_code_needs_the_flag(checkpoints, tmp_path):
+    folder = tmp_path / "remote"
+    folder.mkdir()
+    config = json.loads((checkpoints["llava"] / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "auto_map": {"AutoModel": "modeling_x.X"}}))
+    (folder / "model.safetensors").write_bytes(b"")
+    with pytest.raises(SpecError, match="pass --trust-remote-code if you trust it"):
+        adapters.check(f"vlm:{folder}", Settings())
+    adapters.check(f"vlm:{folder}", Settings(trust_remote_code=True))
+
+
+def test_a_hub_id_while_offline_must_be_cached(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(SpecError, match="HF_HUB_OFFLINE is set and the hub id is not in the local cache"):
+        adapters.check("vlm:someone/some-model", Settings())
+
+
+def test_unknown_answer_mode_is_refused(checkpoints):
+    with pytest.raises(SpecError, match="--answer-mode 'vote'"):
+        adapters.check(f"vlm:{checkpoints['llava']}", Settings(answer_mode="vote"))
