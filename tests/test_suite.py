@@ -192,3 +192,27 @@ def test_a_cell_runs_through_each_adapter_family(run_suite, tmp_path, prefix, fa
     cells = run.results()["cells"]
     assert [c["n"] for c in cells] == [6, 6] and all(c["gate"]["outcome"] == "ungated" for c in cells)
     assert run.results()["model"]["fingerprint"].startswith("sha256:")
+
+
+def test_a_killed_run_resumes_from_the_cache_with_identical_results(run_suite, tmp_path):
+    selection = ["-k", "clean or noise or fog", "-n", "0"]
+    whole = run_suite(*selection, "--no-cache", report_dir=tmp_path / "whole")
+    assert whole.returncode == 0, whole.output[-1500:]
+
+    report_dir = tmp_path / "killed"
+    command = [sys.executable, "-m", "pytest", "benchmarks", "-p", "no:cacheprovider", "-v", *selection,
+               "--report-dir", str(report_dir)]  # fmt: skip
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    passed = 0
+    for line in proc.stdout:
+        passed += " PASSED" in line
+        if passed == 8:
+            proc.kill()  # SIGKILL: no teardown, no report, only what the cache committed
+            break
+    proc.wait(timeout=60)
+    assert not (report_dir / "results.json").exists()
+
+    resumed = run_suite(*selection, report_dir=report_dir)
+    assert resumed.returncode == 0, resumed.output[-1500:]
+    assert resumed.results()["cells"] == whole.results()["cells"]
