@@ -48,10 +48,12 @@ class ResultsCollector:
         counts = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
         terminalreporter.write_sep("-", f"OOD cells: {counts}; results in {self.path}")
         if outcomes.get("ungated"):
+            ungated = sorted(cell_id for cell_id, cell in self.cells.items() if cell["gate"]["outcome"] == "ungated")
+            why = (f"{self.run['thresholds']} sets no limits for them" if self.run["thresholds_cover_model"]
+                   else f"no thresholds entry names --model {self.run['model_spec']}")  # fmt: skip
             terminalreporter.write_line(
-                f"{outcomes['ungated']} cells are ungated: no thresholds entry for --model {self.run['model_spec']}"
-                f"{'' if self.run['baseline'] else ' and no --baseline'}; gate them with --thresholds FILE "
-                f"or --baseline FILE (see README, Gates)"
+                f"{len(ungated)} cells are ungated ({why}, and no --baseline): {', '.join(ungated[:4])}"
+                f"{', ...' if len(ungated) > 4 else ''}; gate them with --baseline FILE or --thresholds FILE"
             )
         if outcomes.get("inconclusive"):
             terminalreporter.write_line(

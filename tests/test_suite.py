@@ -158,7 +158,7 @@ def test_a_model_without_thresholds_or_baseline_is_reported_ungated(run_suite):
     results = run.results()
     assert results["thresholds_cover_model"] is False
     assert results["cells"][0]["gate"]["outcome"] == "ungated"
-    assert "1 cells are ungated: no thresholds entry for --model python:tests.models.toy:always_first" in run.output
+    assert "1 cells are ungated (no thresholds entry names --model python:tests.models.toy:always_first" in run.output
 
 
 def test_baseline_round_trip_and_regression(run_suite, tmp_path):
