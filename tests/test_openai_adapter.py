@@ -4,10 +4,8 @@ import base64
 import io
 import json
 import socket
-import sys
 import threading
 import time
-import types
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
@@ -111,19 +109,6 @@ def server(monkeypatch):
     yield fake
     fake.httpd.shutdown()
     fake.httpd.server_close()
-
-
-@pytest.fixture(autouse=True)
-def parser(monkeypatch):
-    """The real parser when it exists; until then a minimal stand-in, so these tests need only this adapter."""
-    try:
-        import ood_fixtures.parsing  # noqa: F401
-    except ImportError:
-        stub = types.ModuleType("ood_fixtures.parsing")
-        stub.parse_answer = lambda text, labels, lettered=False: next(
-            (label for label in labels if text and text.split(ANSWER_PREFIX)[-1].strip().startswith(label)), None
-        )
-        monkeypatch.setitem(sys.modules, "ood_fixtures.parsing", stub)
 
 
 def make(server: FakeServer, spec: str | None = None, **model_args: str):
@@ -258,3 +243,17 @@ def test_create_refuses_score_mode_and_bad_model_args(server):
         adapters.create(f"openai:test-model@{server.url}", Settings(answer_mode="score"))
     with pytest.raises(SpecError, match="concurrency='many' must be a whole number >= 1"):
         make(server, concurrency="many")
+
+
+def test_an_endpoint_failing_mid_run_costs_answers_not_the_run(server, run_suite):
+    """Through the whole suite: requests that keep failing become per-sample errors, counted wrong, none dropped."""
+    server.chat = lambda value, attempt: (500, b"{}", 0.0) if value % 2 else (200, answer("red circle"), 0.0)
+    run = run_suite("-k", "clean", "--samples", "12", "-n", "0", "--model", f"openai:test-model@{server.url}",
+                    "--model-arg", "retries=1", "--model-arg", "backoff=0.01")
+    assert run.returncode == 0, run.output[-2000:]  # ungated: no thresholds or baseline for this model
+    (cell,) = run.results()["cells"]
+    errors = [s for s in cell["samples"] if (s.get("text") or "").startswith("[error]")]
+    assert cell["n"] == 12 and len(cell["samples"]) == 12 and 0 < len(errors) < 12
+    assert all(s["prediction"] is None and not s["correct"] for s in errors)
+    assert cell["unparsed"] >= len(errors)
+    assert cell["correct"] == sum(s["prediction"] == s["label"] for s in cell["samples"])
