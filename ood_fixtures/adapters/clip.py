@@ -15,7 +15,7 @@ import numpy as np
 
 from ood_fixtures import adapters
 from ood_fixtures.adapters.base import Adapter, Fingerprint, Prediction, Settings
-from ood_fixtures.adapters.hub import check_checkpoint, loader_kwargs, weights_of
+from ood_fixtures.adapters.hub import check_checkpoint, load_pretrained, weights_of
 from ood_fixtures.prompts import TEMPLATES, captions
 
 REFERENCE_PATH = Path(__file__).resolve().parents[1] / "reference" / "clip-shapes"
@@ -32,18 +32,13 @@ class ClipFactory:
 class ClipAdapter(Adapter):
     def __init__(self, name_or_path: str, settings: Settings) -> None:
         import torch
-        from transformers import AutoModel, AutoProcessor
+        from transformers import AutoModel
 
         self.torch = torch
         self.name_or_path = name_or_path
         self.settings = settings
-        kwargs = loader_kwargs(settings)
-        self.dtype = kwargs["dtype"]
-        self.model = AutoModel.from_pretrained(name_or_path, **kwargs)
-        self.model.to(settings.device).eval()
-        self.processor = AutoProcessor.from_pretrained(
-            name_or_path, trust_remote_code=settings.trust_remote_code, revision=kwargs.get("revision")
-        )
+        self.model, self.processor = load_pretrained(AutoModel, name_or_path, settings)
+        self.dtype = self.model.dtype
         self.templates = TEMPLATES
 
     def describe(self) -> dict[str, Any]:

@@ -57,6 +57,18 @@ def loader_kwargs(settings: Settings) -> dict[str, Any]:
     return kwargs
 
 
+def load_pretrained(auto_class: Any, name_or_path: str, settings: Settings) -> tuple[Any, Any]:
+    """The model (on its device, in eval mode) and its processor, loaded as the settings say."""
+    from transformers import AutoProcessor
+
+    kwargs = loader_kwargs(settings)
+    model = auto_class.from_pretrained(name_or_path, **kwargs).to(settings.device).eval()
+    processor = AutoProcessor.from_pretrained(
+        name_or_path, trust_remote_code=settings.trust_remote_code, revision=kwargs.get("revision")
+    )
+    return model, processor
+
+
 def weights_of(argument: str) -> list[Path]:
     folder = local_folder(argument)
     return sorted(folder.glob("*.safetensors")) if folder else []

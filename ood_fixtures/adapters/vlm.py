@@ -20,7 +20,7 @@ import numpy as np
 
 from ood_fixtures import adapters
 from ood_fixtures.adapters.base import Adapter, Fingerprint, Prediction, Settings, SpecError
-from ood_fixtures.adapters.hub import check_checkpoint, loader_kwargs, weights_of
+from ood_fixtures.adapters.hub import check_checkpoint, load_pretrained, weights_of
 from ood_fixtures.prompts import ANSWER_PREFIX, LETTERS, multiple_choice_question, natural
 
 REFERENCE_PATH = Path(__file__).resolve().parents[1] / "reference" / "llava-shapes"
@@ -44,18 +44,13 @@ class VlmFactory:
 class VlmAdapter(Adapter):
     def __init__(self, name_or_path: str, settings: Settings) -> None:
         import torch
-        from transformers import AutoModelForImageTextToText, AutoProcessor
+        from transformers import AutoModelForImageTextToText
 
         self.torch = torch
         self.name_or_path = name_or_path
         self.settings = settings
-        kwargs = loader_kwargs(settings)
-        self.dtype = kwargs["dtype"]
-        self.model = AutoModelForImageTextToText.from_pretrained(name_or_path, **kwargs)
-        self.model.to(settings.device).eval()
-        self.processor = AutoProcessor.from_pretrained(
-            name_or_path, trust_remote_code=settings.trust_remote_code, revision=kwargs.get("revision")
-        )
+        self.model, self.processor = load_pretrained(AutoModelForImageTextToText, name_or_path, settings)
+        self.dtype = self.model.dtype
         self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
         self.tokenizer.padding_side = "left"  # batched prompts must end where the answer starts
         self.lettered = _flag(settings.model_args.get("lettered", "false"))
