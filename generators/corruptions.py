@@ -16,12 +16,19 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import albumentations as A
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
 
+from generators.lazy import lazy_import
 from generators.seeding import derive_seed
-from generators.transforms import Contrast, Frost, PlasmaFog, Saturate, ShotNoise, Snow, SpeckleNoise
+
+if TYPE_CHECKING:
+    import albumentations as A
+else:
+    A = lazy_import("albumentations")
+T = lazy_import("generators.transforms")  # our own albumentations transforms
 
 SEVERITY_TABLE_VERSION = 1
 REFERENCE_SIZE = 224
@@ -64,7 +71,7 @@ _TABLE = (
     Corruption("gaussian_noise", "noise", (0.08, 0.12, 0.18, 0.26, 0.38),
                lambda s, _: A.GaussNoise(std_range=(s, s), mean_range=(0, 0), per_channel=True, p=1)),
     Corruption("shot_noise", "noise", (60, 25, 12, 5, 3),
-               lambda photons, _: ShotNoise(photons)),
+               lambda photons, _: T.ShotNoise(photons)),
     # albumentations salts whole pixels where ImageNet-C salts single channels: the same fraction of values.
     Corruption("impulse_noise", "noise", (0.03, 0.06, 0.09, 0.17, 0.27),
                lambda a, _: A.SaltAndPepper(amount=(a, a), salt_vs_pepper=(0.5, 0.5), p=1)),
@@ -87,18 +94,18 @@ _TABLE = (
     Corruption("snow", "weather", ((0.1, 0.3, 3, 0.5, 10, 4, 0.8), (0.2, 0.3, 2, 0.5, 12, 4, 0.7),
                                    (0.55, 0.3, 4, 0.9, 12, 8, 0.7), (0.55, 0.3, 4.5, 0.85, 12, 8, 0.65),
                                    (0.55, 0.3, 2.5, 0.85, 12, 12, 0.55)),
-               lambda c, k: Snow(c[0], c[1], c[2] * k, c[3], streak=_odd(c[5] * k), whiten=c[6])),
+               lambda c, k: T.Snow(c[0], c[1], c[2] * k, c[3], streak=_odd(c[5] * k), whiten=c[6])),
     Corruption("frost", "weather", ((1.0, 0.4), (0.8, 0.6), (0.7, 0.7), (0.65, 0.7), (0.6, 0.75)),
-               lambda c, _: Frost(image_weight=c[0], frost_weight=c[1])),
+               lambda c, _: T.Frost(image_weight=c[0], frost_weight=c[1])),
     Corruption("fog", "weather", ((1.5, 2.0), (2.0, 2.0), (2.5, 1.7), (2.5, 1.5), (3.0, 1.4)),
-               lambda c, _: PlasmaFog(strength=c[0], roughness_decay=c[1])),
+               lambda c, _: T.PlasmaFog(strength=c[0], roughness_decay=c[1])),
     # HSV value + c on [0, 1]: albumentations shifts V on the 0..255 scale.
     Corruption("brightness", "weather", (0.1, 0.2, 0.3, 0.4, 0.5),
                lambda c, _: A.HueSaturationValue(hue_shift_limit=(0, 0), sat_shift_limit=(0, 0),
                                                  val_shift_limit=(c * 255, c * 255), p=1)),
     # --- digital ---
     Corruption("contrast", "digital", (0.4, 0.3, 0.2, 0.1, 0.05),
-               lambda c, _: Contrast(factor=c)),
+               lambda c, _: T.Contrast(factor=c)),
     # alpha is in pixels at 244 px (ImageNet-C's reference size for this one), sigma 1% of the side but at least
     # albumentations' minimum of 1; both normalise their noise so that this alpha gives about the same
     # displacement per pixel of image as ImageNet-C's.
@@ -114,7 +121,7 @@ _TABLE = (
                lambda q, _: A.ImageCompression(compression_type="jpeg", quality_range=(q, q), p=1)),
     # --- extra (ImageNet-C's validation corruptions) ---
     Corruption("speckle_noise", "extra", (0.15, 0.2, 0.35, 0.45, 0.6),
-               lambda s, _: SpeckleNoise(sigma=s)),
+               lambda s, _: T.SpeckleNoise(sigma=s)),
     Corruption("gaussian_blur", "extra", (1, 2, 3, 4, 6),
                lambda s, k: A.GaussianBlur(sigma_limit=(s * k, s * k), blur_limit=0, p=1)),
     # (mean, std, gauss_sigma, cutout_threshold, intensity, mode): water drops at 1-3, mud at 4-5.
@@ -123,7 +130,7 @@ _TABLE = (
                                     (0.67, 0.4, 1, 0.65, 1.5, "mud")),
                _spatter),
     Corruption("saturate", "extra", ((0.3, 0.0), (0.1, 0.0), (2.0, 0.0), (5.0, 0.1), (20.0, 0.2)),
-               lambda c, _: Saturate(scale=c[0], shift=c[1])),
+               lambda c, _: T.Saturate(scale=c[0], shift=c[1])),
 )  # fmt: skip
 
 CORRUPTIONS: dict[str, Corruption] = {c.name: c for c in _TABLE}

@@ -3,11 +3,15 @@
 Each answer is stored under a key that names everything it depends on: the model (a fingerprint of its weights),
 the image's content, the candidate labels in order, and the request (prompt and decoding settings). Answers live in
 one sqlite file in WAL mode, so that several processes (pytest-xdist workers) can read and write it at once.
+
+The same file holds records: whole-cell results under a key of the model's identity and the code that renders
+the cell (see `ood_fixtures.records`), so that a rerun with nothing changed renders no image and loads no model.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import sqlite3
@@ -35,6 +39,25 @@ def cache_key(model: str, image_digest: str, labels: Sequence[str], request: str
     # JSON encodes the parts unambiguously: no choice of separator could let a label's text fake a boundary.
     parts = json.dumps([model, image_digest, list(labels), request], ensure_ascii=False)
     return hashlib.sha256(parts.encode()).hexdigest()
+
+
+def source_digest(paths: Sequence[str | Path]) -> str:
+    """sha256 of source files' contents: a key that includes it changes whenever that code is edited."""
+    digest = hashlib.sha256()
+    for path in sorted({str(p) for p in paths}):
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
+
+
+def library_versions(*distributions: str) -> dict[str, str]:
+    """The installed version of each distribution that is installed (read from metadata: nothing is imported)."""
+    found = {}
+    for name in distributions:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return found
 
 
 def encode(prediction: Prediction) -> str:
@@ -89,6 +112,7 @@ class PredictionCache:
         _enable_wal(db)
         db.execute("PRAGMA synchronous = NORMAL")  # in WAL mode this still survives a killed process
         db.execute("CREATE TABLE IF NOT EXISTS predictions (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
+        db.execute("CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
         return db
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Prediction]:
@@ -113,6 +137,13 @@ class PredictionCache:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+
+    def get_record(self, key: str) -> str | None:
+        row = self._db().execute("SELECT value FROM records WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def put_record(self, key: str, value: str) -> None:
+        self._db().execute("INSERT OR REPLACE INTO records (key, value) VALUES (?, ?)", (key, value))
 
     def __len__(self) -> int:
         return self._db().execute("SELECT count(*) FROM predictions").fetchone()[0]

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 DEFAULT_SAMPLES = 100
-DEFAULT_BATCH_SIZE = 64
+
+
+def _batch_size(text: str) -> int | None:
+    return None if text == "auto" else _positive_int(text)
 
 
 def _positive_int(text: str) -> int:
@@ -57,8 +62,9 @@ def add_options(parser: pytest.Parser) -> None:
                     help="global seed; every image derives from (seed, scenario, index) (default: 0)")
     group.addoption("--device", default="auto", metavar="auto|cpu|cuda[:i]",
                     help="where the model runs; auto takes CUDA when present (default: auto)")
-    group.addoption("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE, metavar="N",
-                    help=f"images per model call (default: {DEFAULT_BATCH_SIZE})")
+    group.addoption("--batch-size", type=_batch_size, default=None, metavar="auto|N",
+                    help="images per model call; auto halves from 256 on CUDA until it fits, 64 on CPU "
+                         "(default: auto)")
     group.addoption("--report-dir", default="reports", metavar="DIR",
                     help="where junit.xml, report.html and results.json go (default: reports/)")
     group.addoption("--thresholds", default=None, metavar="FILE",
@@ -80,7 +86,7 @@ class RunOptions:
     samples: int
     seed: int
     device: str
-    batch_size: int
+    batch_size: int | None  # None: auto
     report_dir: Path
     thresholds: Path
     baseline: Path | None
@@ -134,12 +140,25 @@ def _baseline_path(config: pytest.Config) -> Path | None:
     return Path(baseline) if baseline else None
 
 
+def _cuda_possible() -> bool:
+    """False when CUDA certainly is not there, known without importing torch: CUDA hidden, a CPU-only torch
+    build, or a Linux machine without GPU device files."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES") == "":
+        return False
+    try:
+        if importlib.metadata.version("torch").endswith("+cpu"):
+            return False
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return not sys.platform.startswith("linux") or any(Path(p).exists() for p in ("/dev/nvidiactl", "/dev/kfd"))
+
+
 def _device(text: str) -> str:
     if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", text):
         raise pytest.UsageError(f"--device {text!r}: use auto, cpu, cuda or cuda:INDEX")
-    if text == "cpu" or (text == "auto" and os.environ.get("CUDA_VISIBLE_DEVICES") == ""):
+    if text == "cpu" or (text == "auto" and not _cuda_possible()):
         return "cpu"
-    import torch  # only here: a CPU run need not import torch before its model loads
+    import torch  # only here: importing it costs seconds in every worker, and a cached run needs no model
 
     available = torch.cuda.device_count()
     if text == "auto":

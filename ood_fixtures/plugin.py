@@ -3,7 +3,8 @@
 Where things happen:
 - configure (every process): options are read and validated, the thresholds file is loaded, the `--model`
   spec is checked without loading weights. Any problem stops the run with one usage error before a test runs.
-- the `model` fixture (session scope): each process, so each xdist worker, loads the model once.
+- the `model` fixture (session scope): a handle on the model for each process (so each xdist worker); the
+  model is loaded once, when a cell first needs answers that the cache does not hold.
 - the `evaluate` fixture: a test hands it a Cell; it returns the gated result and records it on the test
   (JUnit properties, the results.json record and the HTML examples travel on the test report).
 - the controller collects the records and writes results.json; pytest's junitxml and pytest-html write the
@@ -12,17 +13,17 @@ Where things happen:
 
 from __future__ import annotations
 
-import json
-import os
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
 from generators.corruptions import CORRUPTIONS, GROUPS, SEVERITY_TABLE_VERSION
 from ood_fixtures import adapters, evaluate as evaluation, gate
-from ood_fixtures.adapters import Adapter, Settings, SpecError
+from ood_fixtures.adapters import Settings, SpecError
 from ood_fixtures.baseline import Baseline, BaselineError
 from ood_fixtures.evaluate import CellResult, Gating
+from ood_fixtures.model import ModelLoadError, ModelUnderTest
 from ood_fixtures.options import RunOptions, add_options, read_options
 from ood_fixtures.results import ResultsCollector
 from ood_fixtures.scenarios import Cell
@@ -35,6 +36,7 @@ MARKERS = {"corruption": "ImageNet-C corruption cells"} | {
 
 RUN = pytest.StashKey["Run"]()
 RESULT = pytest.StashKey[CellResult]()
+MODEL = pytest.StashKey[ModelUnderTest]()
 
 
 class Run:
@@ -45,13 +47,13 @@ class Run:
         self.thresholds = thresholds
         self.baseline = baseline
         self.results: dict[str, CellResult] = {}
-        self.model_description: dict[str, Any] | None = None
 
-    def evaluate(self, cell: Cell, adapter: Adapter) -> CellResult:
-        """The cell's result; a cell is evaluated once per process, also when other cells use it as reference."""
+    def evaluate(self, cell: Cell, model: ModelUnderTest, module: Path) -> CellResult:
+        """The cell's result; a cell is evaluated once per process, also when other cells use it as reference.
+        `module` is the file that defines the cell (its code is part of the cell's cache key)."""
         if cell.id not in self.results:
-            reference = self.evaluate(cell.reference, adapter).accuracy.value if cell.reference else None
-            samples, examples = evaluation.predict(cell, adapter, self.options.seed, self.options.samples)
+            reference = self.evaluate(cell.reference, model, module).accuracy.value if cell.reference else None
+            samples, examples = model.answers(cell, self.options.seed, self.options.samples, module)
             gating = Gating(
                 self.thresholds.limits_for(cell.id, self.options.model),
                 self.baseline, self.options.tolerance, self.options.strict,
@@ -136,40 +138,15 @@ def ood_run(pytestconfig: pytest.Config) -> Run:
 
 
 @pytest.fixture(scope="session")
-def model(ood_run: Run, request: pytest.FixtureRequest) -> Adapter:
-    """The model under test, loaded once per process.
-
-    A model that fails to load stops the run: one error per process, not one per test (pytest.exit would
-    crash xdist workers; shouldstop is the way a worker asks the controller to stop).
-    """
+def model(ood_run: Run) -> ModelUnderTest:
+    """The model under test; loaded on first need (see `ood_fixtures.model`), once per process."""
     options = ood_run.options
-    if options.device == "cpu":
-        _share_cpu_threads()
-    try:
-        adapter = adapters.create(options.model, settings_of(options))
-        failure = None
-    except Exception as error:  # any loader error: the message is what the user needs
-        failure = f"cannot load --model {options.model}: {type(error).__name__}: {error}"
-    if failure:
-        request.session.shouldstop = failure
-        pytest.fail(failure, pytrace=False)
-    ood_run.model_description = {**adapter.describe(), "device": options.device}
-    return _with_cache(adapter, ood_run.model_description, options)
+    cache = None
+    if options.cache_dir is not None:
+        from ood_fixtures.cache import PredictionCache
 
-
-def _with_cache(adapter: Adapter, description: dict[str, Any], options: RunOptions) -> Adapter:
-    """Answers come from the prediction cache where the same model saw the same image and question before.
-
-    Only models with a fingerprint of their weights (or endpoint) are cached: a `python:` callable can change
-    without its name changing, and a stale answer would be a wrong result.
-    """
-    if options.cache_dir is None or not description.get("fingerprint"):
-        return adapter
-    from ood_fixtures.cache import CachedAdapter, PredictionCache
-
-    cache = PredictionCache(options.cache_dir / "predictions.sqlite")
-    key = json.dumps(description, sort_keys=True)  # weights, dtype, device, prompts, answer mode: all of it
-    return CachedAdapter(adapter, cache, model_key=key, chunk=options.batch_size)
+        cache = PredictionCache(options.cache_dir / "predictions.sqlite")
+    return ModelUnderTest(options.model, settings_of(options), cache)
 
 
 def assert_gate(result: CellResult) -> None:
@@ -178,20 +155,23 @@ def assert_gate(result: CellResult) -> None:
         pytest.fail(f"{result.cell.id}: " + "; ".join(result.verdict.reasons), pytrace=False)
 
 
-def _share_cpu_threads() -> None:
-    """Split the cores between xdist workers: oversubscribed BLAS threads are slower than fewer threads."""
-    import torch
-
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
-
-
 @pytest.fixture
-def evaluate(ood_run: Run, model: Adapter, request: pytest.FixtureRequest) -> Callable[[Cell], CellResult]:
-    """Evaluate a cell, record it on this test, and return it; the test then calls `assert_gate(result)`."""
+def evaluate(
+    ood_run: Run, model: ModelUnderTest, request: pytest.FixtureRequest
+) -> Callable[[Cell], CellResult]:
+    """Evaluate a cell, record it on this test, and return it; the test then calls `assert_gate(result)`.
+
+    A model that fails to load stops the run: one failure per process, not one per test (pytest.exit would
+    crash xdist workers; shouldstop is the way a worker asks the controller to stop).
+    """
 
     def run_cell(cell: Cell) -> CellResult:
-        result = ood_run.evaluate(cell, model)
+        try:
+            result = ood_run.evaluate(cell, model, request.node.path)
+        except ModelLoadError as error:
+            request.session.shouldstop = str(error)
+            pytest.fail(str(error), pytrace=False)
+        request.node.stash[MODEL] = model
         request.node.stash[RESULT] = result
         request.node.user_properties.extend(
             [("accuracy", f"{result.accuracy.value:.4f}"), ("n", result.accuracy.n),
@@ -216,7 +196,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     result = item.stash.get(RESULT, None)
     if result is not None and report.when == "call":
         report.ood_cell = result.to_dict()
-        report.ood_model = item.config.stash[RUN].model_description
+        report.ood_model = item.stash[MODEL].description()
         if item.config.pluginmanager.hasplugin("html"):
             from pytest_html import extras
 

@@ -1,6 +1,6 @@
-"""Cold vs warm (cached) wall time of the main job: what the prediction cache saves on a rerun.
+"""Cold vs warm (cached) wall time of the main job: what the cache saves on a rerun.
 
-    python scripts/bench_cache.py [--model reference-vlm] [--workers 4] [pytest args...]
+    python scripts/bench_cache.py [--model reference] [--workers 4] [pytest args...]
 
 Runs `pytest benchmarks -n WORKERS --model MODEL` twice against one fresh cache directory and prints both wall
 times and their ratio. A figure, not a test: these machines are shared and noisy.
@@ -29,7 +29,7 @@ def run(args: list[str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="reference-vlm")
+    parser.add_argument("--model", default="reference")
     parser.add_argument("--workers", default="4")
     args, extra = parser.parse_known_args()
     with tempfile.TemporaryDirectory() as scratch:

@@ -64,3 +64,41 @@ def test_a_hub_id_while_offline_must_be_cached(monkeypatch, tmp_path):
 def test_unknown_answer_mode_is_refused(checkpoints):
     with pytest.raises(SpecError, match="--answer-mode 'vote'"):
         adapters.check(f"vlm:{checkpoints['llava']}", Settings(answer_mode="vote"))
+
+
+def test_the_reference_vlm_takes_several_images_in_one_conversation():
+    # In-context learning needs example images, each with its filled answer, before the query image.
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from ood_fixtures.adapters.vlm import REFERENCE_PATH
+    from ood_fixtures.prompts import ANSWER_PREFIX, multiple_choice_question
+
+    model = AutoModelForImageTextToText.from_pretrained(REFERENCE_PATH, use_safetensors=True).eval()
+    processor = AutoProcessor.from_pretrained(REFERENCE_PATH)
+    question = {"type": "text", "text": multiple_choice_question(LABELS)}
+    conversation = [
+        {"role": "user", "content": [{"type": "image"}, question]},
+        {"role": "assistant", "content": [{"type": "text", "text": f"{ANSWER_PREFIX} red circle"}]},
+        {"role": "user", "content": [{"type": "image"}, question]},
+    ]
+    prompt = processor.apply_chat_template(conversation, add_generation_prompt=True)
+    inputs = processor(text=[prompt], images=[[IMAGES[0], IMAGES[1]]], return_tensors="pt")
+    assert inputs["pixel_values"].shape[0] == 2
+    with torch.inference_mode():
+        output = model.generate(**inputs, max_new_tokens=8, do_sample=False)
+    assert output.shape[1] > inputs["input_ids"].shape[1]
+
+
+def test_a_hub_id_is_fingerprinted_from_its_snapshot_in_the_local_cache(checkpoints, monkeypatch, tmp_path):
+    from ood_fixtures.adapters.hub import weights_fingerprint
+
+    snapshot = tmp_path / "models--org--tiny" / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    for name in ("config.json", "model.safetensors"):
+        (snapshot / name).write_bytes((checkpoints["clip"] / name).read_bytes())
+    (tmp_path / "models--org--tiny" / "refs").mkdir()
+    (tmp_path / "models--org--tiny" / "refs" / "main").write_text("0" * 40)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))  # read at import otherwise
+    assert weights_fingerprint("org/tiny") == weights_fingerprint(str(checkpoints["clip"]))
+    assert weights_fingerprint("org/absent") is None

@@ -4,6 +4,8 @@ registered name (`reference`). Adding a model family is adding one module that c
 
 from __future__ import annotations
 
+import json
+import sys
 from typing import Protocol
 
 from ood_fixtures.adapters.base import Adapter, Prediction, Settings, SpecError
@@ -15,6 +17,10 @@ class Factory(Protocol):
 
     def create(self, argument: str, settings: Settings) -> Adapter:
         """Load the model."""
+
+    def fingerprint(self, argument: str, settings: Settings) -> str | None:
+        """The model's identity without loading it (a weights hash, an endpoint); None: answers cannot be cached
+        (a Python callable can change without its name changing)."""
 
 
 _FACTORIES: dict[str, Factory] = {}
@@ -58,9 +64,36 @@ def create(spec: str, settings: Settings) -> Adapter:
     return adapter
 
 
+def identity(spec: str, settings: Settings) -> str | None:
+    """Everything a model's answers depend on that is known before loading it, or None if they cannot be cached:
+    its fingerprint, the settings that change answers (not the batch size), and the code and libraries that
+    turn its outputs into predictions. Two runs with one identity give the same answer to the same question.
+    """
+    from ood_fixtures.cache import library_versions, source_digest
+
+    factory, argument = resolve(spec)
+    model = factory.fingerprint(argument, settings)
+    if model is None:
+        return None
+    code = [sys.modules[type(factory).__module__].__file__, *_shared_code()]
+    return json.dumps({
+        "spec": spec, "model": model, "device": settings.device, "model_args": settings.model_args,
+        "trust_remote_code": settings.trust_remote_code, "answer_mode": settings.answer_mode,
+        "code": source_digest(code), "libraries": library_versions("torch", "transformers", "tokenizers"),
+    }, sort_keys=True)  # fmt: skip
+
+
+def _shared_code() -> list[str]:
+    """The source files every adapter's answers pass through."""
+    from ood_fixtures import parsing, prompts
+    from ood_fixtures.adapters import base, hub
+
+    return [__file__, *(module.__file__ for module in (base, hub, parsing, prompts))]
+
+
 def _load_builtin_adapters() -> None:
     # Imported on first use: the clip module imports torch and transformers, which `pytest --help` need not pay.
     from ood_fixtures.adapters import clip, openai, python, vlm  # noqa: F401
 
 
-__all__ = ["Adapter", "Prediction", "Settings", "SpecError", "register", "alias", "check", "create", "known"]
+__all__ = ["Adapter", "Prediction", "Settings", "SpecError", "register", "alias", "check", "create", "identity", "known"]

@@ -28,7 +28,7 @@ class Settings:
     """
 
     device: str = "cpu"
-    batch_size: int = 64
+    batch_size: int | None = None  # None: auto (see `ood_fixtures.adapters.batching`)
     model_args: dict[str, str] = field(default_factory=dict)
     trust_remote_code: bool = False
     answer_mode: str = "generate"  # generative models: "generate" (parse the answer) or "score" (rank options)

@@ -14,8 +14,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from ood_fixtures import adapters
-from ood_fixtures.adapters.base import Adapter, Fingerprint, Prediction, Settings
-from ood_fixtures.adapters.hub import check_checkpoint, load_pretrained, weights_of
+from ood_fixtures.adapters.base import Adapter, Prediction, Settings
+from ood_fixtures.adapters.batching import Batcher
+from ood_fixtures.adapters.hub import check_checkpoint, load_pretrained, weights_fingerprint
 from ood_fixtures.prompts import TEMPLATES, captions
 
 REFERENCE_PATH = Path(__file__).resolve().parents[1] / "reference" / "clip-shapes"
@@ -27,6 +28,9 @@ class ClipFactory:
 
     def create(self, argument: str, settings: Settings) -> Adapter:
         return ClipAdapter(argument, settings)
+
+    def fingerprint(self, argument: str, settings: Settings) -> str | None:
+        return weights_fingerprint(argument)
 
 
 class ClipAdapter(Adapter):
@@ -40,15 +44,15 @@ class ClipAdapter(Adapter):
         self.model, self.processor = load_pretrained(AutoModel, name_or_path, settings)
         self.dtype = self.model.dtype
         self.templates = TEMPLATES
+        self.batches = Batcher(settings.batch_size, settings.device)
 
     def describe(self) -> dict[str, Any]:
-        weights = weights_of(self.name_or_path)
         return {
             "spec": self.spec,
             "adapter": "clip",
             "name_or_path": "reference" if Path(self.name_or_path) == REFERENCE_PATH else self.name_or_path,
             "class": type(self.model).__name__,
-            "fingerprint": Fingerprint().of(weights) if weights else None,
+            "fingerprint": weights_fingerprint(self.name_or_path),
             "dtype": str(self.dtype).removeprefix("torch."),
             "templates": list(self.templates),
         }
@@ -67,17 +71,17 @@ class ClipAdapter(Adapter):
         torch = self.torch
         text = self._text_embeddings(tuple(labels))
         scale = self.model.logit_scale.exp().float() if hasattr(self.model, "logit_scale") else 100.0
-        predictions: list[Prediction] = []
-        for start in range(0, len(images), self.settings.batch_size):
-            chunk = list(images[start : start + self.settings.batch_size])
+
+        def run(chunk: list[np.ndarray]) -> list[Prediction]:
             pixels = self.processor(images=chunk, return_tensors="pt")["pixel_values"]
             with torch.inference_mode():
                 emb = self.model.get_image_features(pixel_values=pixels.to(self.settings.device, self.dtype))
                 emb = emb.pooler_output.float()
                 emb = emb / emb.norm(dim=-1, keepdim=True)
                 probs = (scale * emb @ text.T).softmax(dim=-1).cpu().numpy()
-            predictions += [Prediction(labels[int(row.argmax())], tuple(float(p) for p in row)) for row in probs]
-        return predictions
+            return [Prediction(labels[int(row.argmax())], tuple(float(p) for p in row)) for row in probs]
+
+        return self.batches.map(run, images)
 
 
 adapters.register("clip", ClipFactory())

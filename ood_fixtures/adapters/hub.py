@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ood_fixtures.adapters.base import Settings, SpecError
+from ood_fixtures.adapters.base import Fingerprint, Settings, SpecError
 
 LOADER_ARGS = ("revision", "attn_implementation")
 
@@ -70,5 +70,17 @@ def load_pretrained(auto_class: Any, name_or_path: str, settings: Settings) -> t
 
 
 def weights_of(argument: str) -> list[Path]:
+    """The safetensors files of a local folder, or of a hub id's snapshot in the local Hugging Face cache."""
     folder = local_folder(argument)
+    if folder is None:
+        from huggingface_hub import try_to_load_from_cache
+
+        config = try_to_load_from_cache(argument, "config.json")
+        folder = Path(config).parent if isinstance(config, str) else None
     return sorted(folder.glob("*.safetensors")) if folder else []
+
+
+def weights_fingerprint(argument: str) -> str | None:
+    """A content hash of the weights, or None when they are not on disk yet (a hub id before its download)."""
+    weights = weights_of(argument)
+    return Fingerprint().of(weights) if weights else None

@@ -129,11 +129,20 @@ class OpenAIFactory:
             listed = endpoint.redact(", ".join(map(str, served[:10])))
             raise SpecError(f"{endpoint.name}: the server does not serve {endpoint.model!r}; it serves {listed}")
 
+    def fingerprint(self, argument: str, settings: Settings) -> str | None:
+        return endpoint_fingerprint(_Endpoint(argument), settings.model_args)
+
     def create(self, argument: str, settings: Settings) -> Adapter:
         if settings.answer_mode == "score":
             raise SpecError("openai: --answer-mode score needs log-probabilities, which chat endpoints do not give "
                             "reliably; use generate")  # fmt: skip
         return OpenAIAdapter(_Endpoint(argument), settings)
+
+
+def endpoint_fingerprint(endpoint: _Endpoint, model_args: dict[str, str]) -> str:
+    """A served model is known by its address, name and the revision the user states (the suite cannot see
+    its weights): pass --model-arg revision=... when the server's model changes under the same name."""
+    return f"endpoint:{endpoint.base_url}|{endpoint.model}|{model_args.get('revision', '')}"
 
 
 def _option(model_args: dict[str, str], key: str, minimum: float) -> Any:
@@ -182,7 +191,7 @@ class OpenAIAdapter(Adapter):
             "adapter": "openai",
             "model": self.endpoint.model,
             "base_url": base_url,
-            "fingerprint": f"endpoint:{base_url}|{self.endpoint.model}|{self.model_args.get('revision', '')}",
+            "fingerprint": endpoint_fingerprint(self.endpoint, self.model_args),
         }
 
     def classify(self, images: Sequence[np.ndarray], labels: Sequence[str]) -> list[Prediction]:

@@ -45,6 +45,9 @@ class PythonFactory:
         model = target() if isinstance(target, type) else target
         return PythonAdapter(argument, model)
 
+    def fingerprint(self, argument: str, settings: Settings) -> str | None:
+        return None  # a callable can change without its name changing: never served from the cache
+
 
 def _prediction(answer: Any, labels: Sequence[str]) -> Prediction:
     if isinstance(answer, str):

@@ -19,8 +19,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from ood_fixtures import adapters
-from ood_fixtures.adapters.base import Adapter, Fingerprint, Prediction, Settings, SpecError
-from ood_fixtures.adapters.hub import check_checkpoint, load_pretrained, weights_of
+from ood_fixtures.adapters.base import Adapter, Prediction, Settings, SpecError
+from ood_fixtures.adapters.batching import Batcher
+from ood_fixtures.adapters.hub import check_checkpoint, load_pretrained, weights_fingerprint
 from ood_fixtures.prompts import ANSWER_PREFIX, LETTERS, multiple_choice_question, natural
 
 REFERENCE_PATH = Path(__file__).resolve().parents[1] / "reference" / "llava-shapes"
@@ -40,6 +41,9 @@ class VlmFactory:
     def create(self, argument: str, settings: Settings) -> Adapter:
         return VlmAdapter(argument, settings)
 
+    def fingerprint(self, argument: str, settings: Settings) -> str | None:
+        return weights_fingerprint(argument)
+
 
 class VlmAdapter(Adapter):
     def __init__(self, name_or_path: str, settings: Settings) -> None:
@@ -55,14 +59,14 @@ class VlmAdapter(Adapter):
         self.tokenizer.padding_side = "left"  # batched prompts must end where the answer starts
         self.lettered = _flag(settings.model_args.get("lettered", "false"))
         self.max_new_tokens = int(settings.model_args.get("max_new_tokens", 16))
+        self.batches = Batcher(settings.batch_size, settings.device)
 
     def describe(self) -> dict[str, Any]:
-        weights = weights_of(self.name_or_path)
         return {
             "spec": self.spec, "adapter": "vlm",
             "name_or_path": "reference-vlm" if Path(self.name_or_path) == REFERENCE_PATH else self.name_or_path,
             "class": type(self.model).__name__,
-            "fingerprint": Fingerprint().of(weights) if weights else None,
+            "fingerprint": weights_fingerprint(self.name_or_path),
             "dtype": str(self.dtype).removeprefix("torch."), "answer_mode": self.settings.answer_mode,
             "lettered": self.lettered, "max_new_tokens": self.max_new_tokens,
             "question": multiple_choice_question(["<label 1>", "<label 2>"], self.lettered),
@@ -84,10 +88,7 @@ class VlmAdapter(Adapter):
             raise ValueError(f"lettered options allow at most {len(LETTERS)} labels, got {len(labels)}")
         prompt = self.prompt(labels)
         run = self._generate if self.settings.answer_mode == "generate" else self._score
-        predictions: list[Prediction] = []
-        for start in range(0, len(images), self.settings.batch_size):
-            predictions += run(prompt, list(images[start : start + self.settings.batch_size]), labels)
-        return predictions
+        return self.batches.map(lambda batch: run(prompt, batch, labels), images)
 
     def _inputs(self, texts: list[str], images: list[np.ndarray]):
         batch = self.processor(text=texts, images=images, padding=True, return_tensors="pt")

@@ -1,0 +1,77 @@
+"""Whole-cell results in the cache: a rerun with nothing changed renders no image and loads no model.
+
+The prediction cache alone still renders every image (its key is the image's content) and loads the model to
+learn its fingerprint. A cell record is keyed instead by what the cell's images and answers depend on, known
+before rendering anything: the model's identity (`adapters.identity`), the seed and sample count, the cell and its
+candidate labels, and the code that draws it (the generators, the benchmark module that defines the cell, and the
+imaging libraries' versions). Change any of them and the cell is rendered again; the prediction cache then still
+spares the inference for images that did not change.
+
+A record holds every sample's answer and the report's example images (PNG), so a cell scored from a record is
+the same as one scored from fresh answers; the gate is applied anew each time.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ood_fixtures.cache import library_versions, source_digest
+from ood_fixtures.evaluate import SampleResult
+
+GENERATORS = Path(__file__).resolve().parents[1] / "generators"
+SCENARIOS = Path(__file__).resolve().with_name("scenarios.py")
+IMAGING_LIBRARIES = ("numpy", "pillow", "opencv-python", "opencv-python-headless", "albumentations", "rdkit")
+
+Examples = list[tuple[SampleResult, np.ndarray]]
+
+
+@functools.lru_cache(maxsize=None)
+def render_digest(module: Path) -> str:
+    """What the images of cells defined in `module` depend on, besides the seed and the cell itself."""
+    code = source_digest([*GENERATORS.glob("*.py"), SCENARIOS, module])
+    return json.dumps({"code": code, "libraries": library_versions(*IMAGING_LIBRARIES)}, sort_keys=True)
+
+
+def cell_key(identity: str, render: str, cell_id: str, labels: Sequence[str], seed: int, count: int) -> str:
+    parts = json.dumps([identity, render, cell_id, list(labels), seed, count], ensure_ascii=False)
+    return "cell:" + hashlib.sha256(parts.encode()).hexdigest()
+
+
+def model_key(identity: str) -> str:
+    """The record of the model's description, so that a run served wholly from records still reports it."""
+    return "model:" + hashlib.sha256(identity.encode()).hexdigest()
+
+
+def encode_cell(samples: Sequence[SampleResult], examples: Examples) -> str:
+    rows = [[s.sample_id, s.label, s.prediction, s.text, s.confidence] for s in samples]
+    index = {s.sample_id: i for i, s in enumerate(samples)}
+    pictures = [[index[s.sample_id], _png(image)] for s, image in examples]
+    return json.dumps({"samples": rows, "examples": pictures})
+
+
+def decode_cell(value: str) -> tuple[list[SampleResult], Examples]:
+    record = json.loads(value)
+    samples = [SampleResult(*row) for row in record["samples"]]
+    return samples, [(samples[i], _unpng(picture)) for i, picture in record["examples"]]
+
+
+def _png(image: np.ndarray) -> str:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _unpng(text: str) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(text))).convert("RGB"))

@@ -1,0 +1,149 @@
+"""Cell records: a rerun with nothing changed is served from the cache without rendering or loading the model,
+and any change to what the cell depends on renders it again."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from generators.shapes import ShapeGenerator
+from ood_fixtures import adapters, records
+from ood_fixtures.adapters.base import Adapter, Prediction, Settings
+from ood_fixtures.cache import PredictionCache
+from ood_fixtures.evaluate import SampleResult
+from ood_fixtures.model import ModelLoadError, ModelUnderTest
+from ood_fixtures.scenarios import Cell
+
+MODULE = Path(__file__)
+
+
+class CountingModel(Adapter):
+    """Names the first label for dark images and the second for bright ones."""
+
+    def classify(self, images, labels):
+        CountingFactory.asked += len(images)
+        return [Prediction(labels[int(image.mean() > 127)], (0.5, 0.5)) for image in images]
+
+    def describe(self):
+        return {"spec": self.spec, "fingerprint": "counting-v1"}
+
+
+class CountingFactory:
+    loads = 0
+    asked = 0
+    fails = False
+
+    def check(self, argument, settings):
+        pass
+
+    def create(self, argument, settings):
+        if CountingFactory.fails:
+            raise OSError("weights file is truncated")
+        CountingFactory.loads += 1
+        return CountingModel()
+
+    def fingerprint(self, argument, settings):
+        return f"counting:{argument}"
+
+
+@pytest.fixture(autouse=True)
+def counting_adapter(monkeypatch):
+    # Registered for these tests only: other tests check the list of known prefixes.
+    adapters.resolve("reference")  # the built-in adapters first, so that the registry is complete
+    monkeypatch.setitem(adapters._FACTORIES, "counting", CountingFactory())
+    CountingFactory.loads = CountingFactory.asked = 0
+    CountingFactory.fails = False
+
+
+class CountingSource:
+    """Shapes, counting how many images were rendered."""
+
+    def __init__(self):
+        self.shapes = ShapeGenerator(size=32)
+        self.name, self.labels = "shapes", self.shapes.labels
+        self.rendered = 0
+
+    def sample(self, seed, index):
+        self.rendered += 1
+        return self.shapes.sample(seed, index)
+
+
+def model(tmp_path, spec="counting:a"):
+    return ModelUnderTest(spec, Settings(), PredictionCache(tmp_path / "cache.sqlite"))
+
+
+def test_a_rerun_renders_nothing_and_loads_no_model(tmp_path):
+    source = CountingSource()
+    cell = Cell("corruption", "shapes", "clean", 0, source)
+    first = model(tmp_path).answers(cell, 0, 30, MODULE)
+    assert (CountingFactory.loads, CountingFactory.asked, source.rendered) == (1, 30, 30)
+
+    again = model(tmp_path)  # a new process, as the next run's worker would be
+    second = again.answers(cell, 0, 30, MODULE)
+    assert (CountingFactory.loads, CountingFactory.asked, source.rendered) == (1, 30, 30)
+    assert second[0] == first[0]
+    assert [s for s, _ in second[1]] == [s for s, _ in first[1]]
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(first[1], second[1]))
+    assert again.description() == {"spec": "counting:a", "fingerprint": "counting-v1", "device": "cpu"}
+
+
+@pytest.mark.parametrize("change", ["seed", "count", "model", "cell", "labels"])
+def test_a_change_to_what_the_cell_depends_on_renders_it_again(tmp_path, change):
+    source = CountingSource()
+    cell = Cell("corruption", "shapes", "clean", 0, source)
+    model(tmp_path).answers(cell, 0, 10, MODULE)
+    seed, count, spec = (1 if change == "seed" else 0), (11 if change == "count" else 10), "counting:a"
+    if change == "model":
+        spec = "counting:b"
+    if change == "cell":
+        cell = Cell("corruption", "shapes", "other", 0, source)
+    if change == "labels":
+        source.labels = source.labels[:-1]
+    model(tmp_path, spec).answers(cell, seed, count, MODULE)
+    assert source.rendered > 10
+
+
+def test_the_rendering_code_is_part_of_the_key(tmp_path):
+    module = tmp_path / "test_scenario.py"
+    module.write_text("SIZE = 32\n")
+    before = records.render_digest(module)
+    module.write_text("SIZE = 48\n")
+    records.render_digest.cache_clear()
+    assert records.render_digest(module) != before
+    assert '"numpy"' in before  # the imaging libraries' versions too
+
+
+def test_models_without_a_fingerprint_are_never_served_from_records(tmp_path):
+    handle = ModelUnderTest("python:tests.models.toy:always_first", Settings(), PredictionCache(tmp_path / "c"))
+    assert handle.identity is None
+    source = CountingSource()
+    cell = Cell("corruption", "shapes", "clean", 0, source)
+    handle.answers(cell, 0, 5, MODULE)
+    handle.answers(cell, 0, 5, MODULE)
+    assert source.rendered == 10
+
+
+def test_a_load_failure_is_raised_once_and_remembered(tmp_path):
+    CountingFactory.fails = True
+    handle = model(tmp_path)
+    cell = Cell("corruption", "shapes", "clean", 0, CountingSource())
+    for _ in range(2):
+        with pytest.raises(ModelLoadError, match="cannot load --model counting:a: OSError: weights file is truncated"):
+            handle.answers(cell, 0, 5, MODULE)
+
+
+def test_records_round_trip_every_field():
+    samples = [SampleResult("0", "cat", "cat", "Answer Choice: cat", 0.75),
+               SampleResult("1", "dog", None, "no idea", None)]  # fmt: skip
+    image = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
+    decoded, examples = records.decode_cell(records.encode_cell(samples, [(samples[1], image)]))
+    assert decoded == samples
+    assert examples[0][0] == samples[1] and np.array_equal(examples[0][1], image)
+
+
+def test_identity_names_what_changes_answers_but_not_the_batch_size():
+    identity = adapters.identity("counting:a", Settings(batch_size=8))
+    assert identity == adapters.identity("counting:a", Settings(batch_size=64))
+    assert identity != adapters.identity("counting:a", Settings(model_args={"dtype": "bfloat16"}))
+    assert identity != adapters.identity("counting:a", Settings(answer_mode="score"))
+    assert adapters.identity("python:tests.models.toy:always_first", Settings()) is None
