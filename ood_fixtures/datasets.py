@@ -14,6 +14,7 @@ them, nor on the worker that asks.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -27,6 +28,7 @@ from PIL import Image
 
 from generators.seeding import rng_for
 from generators.shapes import Sample
+from ood_fixtures.scenarios import SampleError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})  # compared lower-cased
 LAYOUT = "<root>/<dataset>/<domain>/<class>/<image>"
@@ -87,26 +89,6 @@ class DatasetMissing(DatasetError):
     """A dataset's or domain's folder is absent: benchmarks over it are skipped, with this one-line message."""
 
 
-class SampleError(Exception):
-    """One image that cannot be read (corrupt, truncated, not an image, unreadable).
-
-    Raised by `FolderSource.sample` instead of dropping or replacing the image: dropping would shift every later
-    index and hide the problem. The caller counts the sample as wrong and reports `sample_id` and `reason`.
-
-    Args:
-        sample_id: the sample's id, "<class folder>/<file name>".
-        reason: one line that names the file and what went wrong.
-    """
-
-    def __init__(self, sample_id: str, reason: str) -> None:
-        super().__init__(sample_id, reason)  # both in args, so that the error survives pickling between workers
-        self.sample_id = sample_id
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"sample {self.sample_id}: {self.reason}"
-
-
 def _some(names: Sequence[str], limit: int = 10) -> str:
     """Names for a message, shortened when there are many (drugood_scaffold has 6401 domains)."""
     shown = ", ".join(names[:limit])
@@ -164,6 +146,16 @@ class FolderSource:
     def __len__(self) -> int:
         return self._count
 
+    def content_key(self) -> str:
+        """Changes whenever a listed file is added, removed, replaced or touched: the cache's cell records are
+        keyed by it, since the code that reads a dataset says nothing of the files it reads."""
+        digest = hashlib.sha256()
+        for folder, files in self._files.items():
+            for path in files:
+                stat = path.stat()
+                digest.update(f"{folder}/{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        return digest.hexdigest()
+
     def _list(self) -> dict[str, list[Path]]:
         """Every class folder's images, after checking that the folders are the ones the registry names."""
         if not (self.root / self.dataset).is_dir():
@@ -199,7 +191,10 @@ class FolderSource:
                 # A permutation's prefix, not rng.choice: a larger `samples` then extends the choice, not changes it.
                 order = rng_for(seed, self.dataset, self.domain, folder).permutation(len(files))[: self._per_class]
                 chosen.append([(label, files[k]) for k in order])
-            dealt = (pair for turn in itertools.zip_longest(*chosen) for pair in turn if pair is not None)
+            # Classes take turns in a seeded order: with fewer samples than classes (DomainNet has 345), the
+            # classes drawn are a seeded choice rather than the first ones in the registry.
+            turns = rng_for(seed, self.dataset, self.domain, "classes").permutation(len(chosen))
+            dealt = (pair for turn in itertools.zip_longest(*(chosen[k] for k in turns)) for pair in turn if pair)
             plan = self._plans[seed] = list(itertools.islice(dealt, self._count))
         return plan
 
@@ -210,16 +205,41 @@ class FolderSource:
             raise IndexError(f"{self.name} has {len(plan)} images to draw (samples={self.samples}), no index {index}")
         label, path = plan[index]
         sample_id = f"{path.parent.name}/{path.name}"
-        return Sample(self._load(path, sample_id), label, sample_id)
+        return Sample(self._load(path, sample_id, label), label, sample_id)
 
-    def _load(self, path: Path, sample_id: str) -> np.ndarray:
+    def _load(self, path: Path, sample_id: str, label: str) -> np.ndarray:
         try:
             with Image.open(path) as image:
                 rgb = image.convert("RGB")
         # Pillow signals a bad file with many types (OSError, SyntaxError, ValueError, DecompressionBombError ...);
         # whichever it is, the file is at fault, and the error names it.
         except Exception as error:
-            raise SampleError(sample_id, f"cannot read image {path}: {' '.join(str(error).split())}") from error
+            raise SampleError(sample_id, label, f"cannot read image {path}: {' '.join(str(error).split())}") from error
         if self.size is not None and rgb.size != (self.size, self.size):
             rgb = rgb.resize((self.size, self.size), Image.Resampling.LANCZOS)
         return np.array(rgb, dtype=np.uint8)
+
+
+def open_root(root: Path, samples: int) -> tuple[list[FolderSource], list[str]]:
+    """Every (dataset, domain) under `root` as a source, and one line per registry dataset that is absent or
+    incomplete (the reason its cells are skipped).
+
+    Raises DatasetError for a domain folder the registry does not know, or a domain that cannot be used as it is:
+    those are mistakes to fix, not datasets to skip.
+    """
+    sources, missing = [], []
+    for name, info in REGISTRY.items():
+        folder = Path(root) / name
+        if not folder.is_dir():
+            missing.append(f"{name}: not found, expected the folder {folder} in the layout {LAYOUT}")
+            continue
+        on_disk = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        unknown = [domain for domain in on_disk if domain not in info.domains]
+        if unknown:
+            raise DatasetError(f"{folder} holds domain folders that {name} does not have: {_some(unknown)}; its "
+                               f"domains are: {_some(info.domains)}")  # fmt: skip
+        absent = [domain for domain in info.domains if domain not in on_disk]
+        if absent:
+            missing.append(f"{name}: no folder for the domains {_some(absent)} under {folder}")
+        sources += [FolderSource(root, name, domain, samples) for domain in info.domains if domain in on_disk]
+    return sources, missing

@@ -10,7 +10,7 @@ import numpy as np
 from ood_fixtures import gate, metrics
 from ood_fixtures.adapters import Adapter
 from ood_fixtures.baseline import Baseline
-from ood_fixtures.scenarios import Cell
+from ood_fixtures.scenarios import Cell, Sample, SampleError
 
 EXAMPLES_PER_CELL = 4  # the first two samples, then the first wrong answers (or more samples, if few are wrong)
 
@@ -66,18 +66,36 @@ class CellResult:
 def predict(
     cell: Cell, adapter: Adapter, seed: int, count: int
 ) -> tuple[list[SampleResult], list[tuple[SampleResult, np.ndarray]]]:
-    """Every sample's answer, in index order, and a few samples with their images for the report."""
-    rendered = [cell.render(seed, index) for index in range(count)]
-    predictions = adapter.classify([s.image for s in rendered], cell.labels)
-    if len(predictions) != len(rendered):
-        raise RuntimeError(f"{adapter.spec} answered {len(predictions)} of {len(rendered)} images in {cell.id}")
-    results = [
-        SampleResult(s.sample_id, s.label, p.label, p.text, max(p.scores) if p.scores else None)
-        for s, p in zip(rendered, predictions)
-    ]
-    wrong = [i for i, r in enumerate(results) if not r.correct]
-    chosen = sorted(set(range(min(2, count))) | set(wrong[:2]))
-    chosen += [i for i in range(count) if i not in chosen][: EXAMPLES_PER_CELL - len(chosen)]
+    """Every sample's answer, in index order, and a few samples with their images for the report.
+
+    A source with fewer images than `count` (a real dataset's folder) gives all it has. An image that cannot be
+    read is not sent to the model: it counts as a wrong answer whose text names the problem.
+    """
+    count = min(count, len(cell.source)) if hasattr(cell.source, "__len__") else count
+    rendered: list[Sample | SampleError] = []
+    for index in range(count):
+        try:
+            rendered.append(cell.render(seed, index))
+        except SampleError as error:
+            rendered.append(error)
+    readable = [s for s in rendered if isinstance(s, Sample)]
+    predictions = iter(adapter.classify([s.image for s in readable], cell.labels) if readable else [])
+    results = []
+    for sample in rendered:
+        if isinstance(sample, SampleError):
+            results.append(SampleResult(sample.sample_id, sample.label, None, f"unreadable: {sample.reason}", None))
+            continue
+        answer = next(predictions, None)
+        if answer is None:
+            raise RuntimeError(f"{adapter.spec} answered fewer than the {len(readable)} images of {cell.id}")
+        confidence = max(answer.scores) if answer.scores else None
+        results.append(SampleResult(sample.sample_id, sample.label, answer.label, answer.text, confidence))
+    if next(predictions, None) is not None:
+        raise RuntimeError(f"{adapter.spec} answered more than the {len(readable)} images of {cell.id}")
+    shown = [i for i, s in enumerate(rendered) if isinstance(s, Sample)]
+    wrong = [i for i in shown if not results[i].correct]
+    chosen = sorted(set(shown[:2]) | set(wrong[:2]))
+    chosen += [i for i in shown if i not in chosen][: EXAMPLES_PER_CELL - len(chosen)]
     return results, [(results[i], rendered[i].image) for i in sorted(chosen)]
 
 

@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Any
 
 import jinja2
+import markupsafe
 import numpy as np
 import pytest
 from PIL import Image
@@ -40,7 +41,9 @@ def examples_html(result: CellResult) -> str:
     return _TEMPLATES.get_template("examples.html.j2").render(examples=examples)
 
 
-def summary_html(document: dict[str, Any]) -> str:
+def summary_html(document: dict[str, Any], examples: dict[str, str] | None = None) -> str:
+    """The summary on top of report.html; `examples` maps cell ids to their rendered example images, shown as
+    one gallery row per domain for the families that are not corruption sweeps."""
     cells = document["cells"]
     counts = Counter({"pass": 0, "fail": 0, "inconclusive": 0, "ungated": 0})
     counts.update(c["gate"]["outcome"] for c in cells)
@@ -52,8 +55,17 @@ def summary_html(document: dict[str, Any]) -> str:
     return _TEMPLATES.get_template("summary.html.j2").render(
         model={"spec": "?", "fingerprint": None, **document["model"]},
         run=document, counts=counts, failures=failures, grids=_grids(cells), changes=changes[:20],
-        curves=_png_figure(severity_curves(cells)),
+        curves=_png_figure(severity_curves(cells)), gallery=_gallery(cells, examples or {}),
     )
+
+
+def _gallery(cells: list[dict[str, Any]], examples: dict[str, str]) -> list[dict[str, Any]]:
+    # The examples were rendered by our autoescaped template, so they are inserted as they are (Markup).
+    return [
+        {"id": c["id"], "accuracy": c["accuracy"], "html": markupsafe.Markup(examples[c["id"]])}
+        for c in cells
+        if c["family"] != "corruption" and c["id"] in examples
+    ]
 
 
 def severity_curves(cells: list[dict[str, Any]]):
@@ -127,8 +139,15 @@ class HtmlSummary:
 
     def __init__(self, collector: ResultsCollector) -> None:
         self.collector = collector
+        self.examples: dict[str, str] = {}
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        cell = getattr(report, "ood_cell", None)
+        if cell is not None and getattr(report, "ood_examples", None):
+            self.examples[cell["id"]] = report.ood_examples
 
     @pytest.hookimpl
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
         if self.collector.cells:
-            prefix.append(summary_html(self.collector.document()))
+            prefix.append(summary_html(self.collector.document(), self.examples))

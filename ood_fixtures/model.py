@@ -42,7 +42,8 @@ class ModelUnderTest:
         the cache holds one for this model, seed, count and rendering code (`module` defines the cell)."""
         key = None
         if self.cache is not None and self.identity is not None:
-            key = records.cell_key(self.identity, records.render_digest(module), cell.id, cell.labels, seed, count)
+            render = records.render_digest(module) + records.content_key(cell.source)
+            key = records.cell_key(self.identity, render, cell.id, cell.labels, seed, count)
             stored = self.cache.get_record(key)
             if stored is not None:
                 return records.decode_cell(stored)

@@ -65,6 +65,9 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--batch-size", type=_batch_size, default=None, metavar="auto|N",
                     help="images per model call; auto halves from 256 on CUDA until it fits, 64 on CPU "
                          "(default: auto)")
+    group.addoption("--data-root", default=None, metavar="DIR",
+                    help="real datasets in the DomainBed layout DIR/<dataset>/<domain>/<class>/<image>; enables "
+                         "the real-dataset cells (default: none, those cells are skipped)")
     group.addoption("--report-dir", default="reports", metavar="DIR",
                     help="where junit.xml, report.html and results.json go (default: reports/)")
     group.addoption("--thresholds", default=None, metavar="FILE",
@@ -97,6 +100,7 @@ class RunOptions:
     trust_remote_code: bool
     answer_mode: str
     cache_dir: Path | None  # None: no cache
+    data_root: Path | None  # None: real-dataset cells are skipped
 
 
 def read_options(config: pytest.Config) -> RunOptions:
@@ -120,7 +124,17 @@ def read_options(config: pytest.Config) -> RunOptions:
         cache_dir=None if config.getoption("no_cache") else Path(
             config.getoption("cache_dir") or Path(config.getoption("report_dir")) / "cache"
         ),
+        data_root=_data_root(config.getoption("data_root")),
     )
+
+
+def _data_root(text: str | None) -> Path | None:
+    if text is None:
+        return None
+    root = Path(text).expanduser()
+    if not root.is_dir():
+        raise pytest.UsageError(f"--data-root {text}: no such folder; give the folder that holds <dataset>/<domain>/...")
+    return root
 
 
 def _model_args(pairs: list[str]) -> dict[str, str]:

@@ -22,14 +22,24 @@ from generators.corruptions import CORRUPTIONS, GROUPS, SEVERITY_TABLE_VERSION
 from ood_fixtures import adapters, evaluate as evaluation, gate
 from ood_fixtures.adapters import Settings, SpecError
 from ood_fixtures.baseline import Baseline, BaselineError
+from ood_fixtures.datasets import DatasetError, open_root
 from ood_fixtures.evaluate import CellResult, Gating
 from ood_fixtures.model import ModelLoadError, ModelUnderTest
 from ood_fixtures.options import RunOptions, add_options, read_options
 from ood_fixtures.results import ResultsCollector
 from ood_fixtures.scenarios import Cell
 
-# One marker per ImageNet-C group, from the severity table itself: a new group needs no edit here.
-MARKERS = {"corruption": "ImageNet-C corruption cells"} | {
+# One marker per family of shifts, and per ImageNet-C group from the severity table itself (a new group needs no
+# edit here).
+FAMILY_MARKERS = {
+    "corruption": "ImageNet-C corruption cells",
+    "synthetic": "coloured digits (spurious colour), rotated digits, compositional pattern+shape classes",
+    "natural": "objects in other styles: sketch, cartoon, painting, quickdraw",
+    "medical": "histology under other hospitals' stains, chest x-rays from other scanners",
+    "molecular": "molecule drawings under scaffold, size and drawing-style shifts",
+    "real": "the study's real datasets, from --data-root",
+}
+MARKERS = FAMILY_MARKERS | {
     group: f"ImageNet-C {group} corruptions ({', '.join(n for n, c in CORRUPTIONS.items() if c.group == group)})"
     for group in GROUPS
 }
@@ -91,7 +101,9 @@ def pytest_configure(config: pytest.Config) -> None:
         thresholds = gate.load(options.thresholds)
         adapters.check(options.model, settings_of(options))
         baseline = _load_baseline(options)
-    except (gate.ThresholdsError, SpecError, BaselineError) as error:
+        if options.data_root is not None:
+            open_root(options.data_root, options.samples)  # a wrong layout is one error here, not one per test
+    except (gate.ThresholdsError, SpecError, BaselineError, DatasetError) as error:
         raise pytest.UsageError(str(error)) from None
     run = Run(options, thresholds, baseline)
     config.stash[RUN] = run
@@ -202,5 +214,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
 
             from ood_fixtures.html import examples_html
 
-            report.extras = [*getattr(report, "extras", []), extras.html(examples_html(result))]
+            report.ood_examples = examples_html(result)  # also gathered into the summary's gallery
+            report.extras = [*getattr(report, "extras", []), extras.html(report.ood_examples)]
     return report

@@ -4,7 +4,8 @@ The prediction cache alone still renders every image (its key is the image's con
 learn its fingerprint. A cell record is keyed instead by what the cell's images and answers depend on, known
 before rendering anything: the model's identity (`adapters.identity`), the seed and sample count, the cell and its
 candidate labels, and the code that draws it (the generators, the benchmark module that defines the cell, and the
-imaging libraries' versions). Change any of them and the cell is rendered again; the prediction cache then still
+imaging libraries' versions), and for a source read from disk its files (`content_key`). Change any of them and
+the cell is rendered again; the prediction cache then still
 spares the inference for images that did not change.
 
 A record holds every sample's answer and the report's example images (PNG), so a cell scored from a record is
@@ -38,6 +39,12 @@ def render_digest(module: Path) -> str:
     """What the images of cells defined in `module` depend on, besides the seed and the cell itself."""
     code = source_digest([*GENERATORS.glob("*.py"), SCENARIOS, module])
     return json.dumps({"code": code, "libraries": library_versions(*IMAGING_LIBRARIES)}, sort_keys=True)
+
+
+def content_key(source: object) -> str:
+    """What a source reads from outside the code (a real dataset's files), if anything."""
+    key = getattr(source, "content_key", None)
+    return key() if key else ""
 
 
 def cell_key(identity: str, render: str, cell_id: str, labels: Sequence[str], seed: int, count: int) -> str:

@@ -76,7 +76,8 @@ class ResultsCollector:
 
 
 def _cell_order(cell: dict[str, Any]) -> tuple:
-    return (cell["family"], cell["scenario"], cell["shift"] != "clean", cell["shift"], cell["severity"] or 0)
+    # the reference (clean or source) cell of a scenario first: it has no `retained`
+    return (cell["family"], cell["scenario"], cell["retained"] is not None, cell["shift"], cell["severity"] or 0)
 
 
 def write_atomically(path: Path, document: dict[str, Any]) -> None:

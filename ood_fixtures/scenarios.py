@@ -9,11 +9,31 @@ source sees the same base images, so cells over one source are paired sample by 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Callable, Protocol
 
 import numpy as np
 
 from generators.shapes import Sample
+
+
+class SampleError(Exception):
+    """One image that cannot be drawn or read (a corrupt file in a real dataset). The evaluation counts the
+    sample as a wrong answer and reports `reason`; it is never dropped from the denominator.
+
+    Args:
+        sample_id: the sample's id.
+        label: the sample's true label.
+        reason: one line that names the file and what went wrong.
+    """
+
+    def __init__(self, sample_id: str, label: str, reason: str) -> None:
+        super().__init__(sample_id, label, reason)  # all in args, so that the error survives pickling
+        self.sample_id = sample_id
+        self.label = label
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"sample {self.sample_id}: {self.reason}"
 
 
 class Source(Protocol):
@@ -56,3 +76,12 @@ class Cell:
         if self.transform is None:
             return sample
         return Sample(self.transform(sample.image, seed, index), sample.label, sample.sample_id)
+
+
+def domain_shift(
+    family: str, scenario: str, source: str, targets: tuple[str, ...], make: Callable[[str], Source]
+) -> list[Cell]:
+    """The cells of a domain shift: the source domain's cell first, then one per target domain, each with the
+    source cell as its reference. `make(domain)` builds a domain's image source."""
+    reference = Cell(family, scenario, source, None, make(source))
+    return [reference] + [Cell(family, scenario, target, None, make(target), reference=reference) for target in targets]

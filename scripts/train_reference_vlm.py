@@ -3,7 +3,7 @@
     python scripts/train_reference_vlm.py            # writes ood_fixtures/reference/llava-shapes/
 
 A transformers `LlavaForConditionalGeneration` from a small config: the vision tower is the reference CLIP's
-(ood_fixtures/reference/clip-shapes, frozen), the projector and a 2-layer Llama language model are trained to
+(ood_fixtures/reference/clip-reference, frozen), the projector and a 2-layer Llama language model are trained to
 answer the study's multiple-choice question ("What is in this image? Choice list: [...]") in its format
 ("Answer Choice: red circle"), or with a letter when the options are lettered. The choice list is shuffled per
 example so the answer cannot come from an option's position. Tokenizer: BPE trained with the `tokenizers` library
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from generators.shapes import ShapeGenerator  # noqa: E402
 from ood_fixtures.prompts import ANSWER_PREFIX, LETTERS, multiple_choice_question, natural  # noqa: E402
 
-CLIP_PATH = ROOT / "ood_fixtures" / "reference" / "clip-shapes"
+CLIP_PATH = ROOT / "ood_fixtures" / "reference" / "clip-reference"
 SPECIALS = ["<pad>", "<unk>", "<s>", "</s>", "<image>"]
 CHAT_TEMPLATE = (
     "{% for message in messages %}"

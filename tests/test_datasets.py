@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from ood_fixtures import datasets
-from ood_fixtures.datasets import DatasetError, DatasetMissing, FolderSource, SampleError
+from ood_fixtures.datasets import DatasetError, DatasetMissing, FolderSource
+from ood_fixtures.scenarios import SampleError
 
 PACS = datasets.get("PACS")
 DOMAINS = ("photo", "sketch")
@@ -114,11 +115,16 @@ def test_sampling_ignores_creation_and_listing_order(tmp_path, monkeypatch):
     assert [s.sample_id for s in draw(again)] == [s.sample_id for s in draw(first)]
 
 
-def test_classes_cycle_with_the_index(tree):
+def test_classes_take_turns_in_a_seeded_order(tree):
     source = FolderSource(tree, "PACS", "photo", samples=14)
     labels = [s.label for s in draw(source)]
-    assert labels == [PACS.labels[i % 7] for i in range(14)]
+    assert sorted(labels[:7]) == sorted(PACS.labels) and labels[7:] == labels[:7]
     assert len({s.sample_id for s in draw(source)}) == 14  # no image twice
+
+
+def test_fewer_samples_than_classes_draw_a_seeded_choice_of_classes(tree):
+    firsts = {tuple(s.label for s in draw(FolderSource(tree, "PACS", "photo", samples=3), seed)) for seed in range(8)}
+    assert len(firsts) > 1 and all(len(set(labels)) == 3 for labels in firsts)
 
 
 def test_a_smaller_run_sees_a_prefix_of_a_larger_one(tree):
@@ -134,7 +140,7 @@ def test_a_short_class_is_passed_over_not_repeated(tree):
     samples = draw(source)
     assert len(source) == 19 and len({s.sample_id for s in samples}) == 19
     assert Counter(s.label for s in samples)["horse"] == 1
-    assert [s.label for s in samples[:7]] == list(PACS.labels)
+    assert sorted(s.label for s in samples[:7]) == sorted(PACS.labels)
     with pytest.raises(IndexError, match="19 images"):
         source.sample(0, 19)
 
@@ -142,7 +148,7 @@ def test_a_short_class_is_passed_over_not_repeated(tree):
 def test_the_seed_changes_the_choice(tree):
     source = FolderSource(tree, "PACS", "photo", samples=7)
     assert [s.sample_id for s in draw(source, 0)] != [s.sample_id for s in draw(source, 1)]
-    assert [s.label for s in draw(source, 0)] == [s.label for s in draw(source, 1)]
+    assert sorted(s.label for s in draw(source, 0)) == sorted(s.label for s in draw(source, 1))
 
 
 def test_resizing(tree):
@@ -170,7 +176,7 @@ def test_a_corrupt_image_raises_sample_error_naming_the_file(tree):
             source.sample(0, index)
         except SampleError as error:
             failed.append(error)
-    assert [e.sample_id for e in failed] == ["dog/broken.jpg"]
+    assert [(e.sample_id, e.label) for e in failed] == [("dog/broken.jpg", "dog")]
     assert str(broken) in failed[0].reason and "\n" not in str(failed[0])
 
 
@@ -214,3 +220,20 @@ def test_unknown_class_folders_are_listed(tree):
     (tree / "PACS" / "photo" / "train").mkdir()
     with pytest.raises(DatasetError, match="does not have: cat, train"):
         FolderSource(tree, "PACS", "photo", samples=7)
+
+
+# The whole root
+
+
+def test_open_root_gives_a_source_per_domain_on_disk_and_a_line_per_absent_dataset(tree):
+    sources, missing = datasets.open_root(tree, samples=7)
+    assert [s.name for s in sources] == [f"PACS/{d}" for d in PACS.domains if d in DOMAINS]
+    assert any(line.startswith("PACS: no folder for the domains") for line in missing)
+    assert any(line.startswith("VLCS: not found, expected the folder") for line in missing)
+    assert len(missing) == 20  # 19 datasets absent, one incomplete
+
+
+def test_an_unknown_domain_folder_is_one_clear_error(tree):
+    (tree / "PACS" / "clipart" / "dog").mkdir(parents=True)
+    with pytest.raises(DatasetError, match="holds domain folders that PACS does not have: clipart; its domains"):
+        datasets.open_root(tree, samples=7)

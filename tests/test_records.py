@@ -147,3 +147,21 @@ def test_identity_names_what_changes_answers_but_not_the_batch_size():
     assert identity != adapters.identity("counting:a", Settings(model_args={"dtype": "bfloat16"}))
     assert identity != adapters.identity("counting:a", Settings(answer_mode="score"))
     assert adapters.identity("python:tests.models.toy:always_first", Settings()) is None
+
+
+def test_a_real_dataset_cell_is_read_again_when_its_files_change(tmp_path):
+    import os
+
+    from ood_fixtures.datasets import FolderSource
+    from tests.test_datasets import make_tree
+
+    root = make_tree(tmp_path / "data")
+    cell = Cell("real", "PACS", "photo", None, FolderSource(root, "PACS", "photo", samples=7))
+    model(tmp_path).answers(cell, 0, 7, MODULE)
+    model(tmp_path).answers(cell, 0, 7, MODULE)
+    assert CountingFactory.loads == 1  # the second run came from the record
+    image = next((root / "PACS" / "photo" / "dog").iterdir())
+    os.utime(image, ns=(1, 1))
+    changed = Cell("real", "PACS", "photo", None, FolderSource(root, "PACS", "photo", samples=7))
+    model(tmp_path).answers(changed, 0, 7, MODULE)
+    assert CountingFactory.loads == 2

@@ -34,21 +34,26 @@ def html_extras(path):
     return [extra["content"] for runs in tests.values() for run in runs for extra in run["extras"]]
 
 
+CELLS = 96 + 12 + 5 + 10 + 4  # corruption, synthetic, natural, medical, molecular
+
+
 def test_full_main_job_passes_on_the_reference_model_and_reports_agree(run_suite):
     run = run_suite("-n", "2")
     assert run.returncode == 0, run.output[-3000:]
-    assert re.search(r"\b96 passed\b", run.output), run.output[-500:]
+    assert re.search(rf"\b{CELLS} passed, 1 skipped\b", run.output), run.output[-500:]  # skipped: no --data-root
     results = run.results()
     assert results["schema"] == 1 and results["model"]["spec"] == "reference" and results["seed"] == 0
     cells = results["cells"]
     outcomes = [c["gate"]["outcome"] for c in cells]
     # Cells where the reference is near chance have no limits (benchmarks/thresholds.toml) and report ungated.
-    assert len(cells) == 96 and set(outcomes) <= {"pass", "ungated"} and outcomes.count("ungated") <= 5
+    assert len(cells) == CELLS and set(outcomes) <= {"pass", "ungated"} and outcomes.count("ungated") <= 12
+    families = results["summary"]["families"]
+    assert set(families) == {"corruption", "synthetic", "natural", "medical", "molecular"}
     assert all(c["n"] == len(c["samples"]) == 100 for c in cells)
     assert all(c["correct"] == sum(s["correct"] for s in c["samples"]) for c in cells)
 
     junit = junit_cells(run.report_dir)
-    assert len(junit) == 96
+    assert len(junit) == CELLS
     by_id = {c["id"]: c for c in cells}
     clean = by_id["corruption/shapes/clean/0"]
     assert float(junit["test_clean"]["accuracy"]) == pytest.approx(clean["accuracy"], abs=1e-4)
@@ -59,7 +64,9 @@ def test_full_main_job_passes_on_the_reference_model_and_reports_agree(run_suite
 
     page = (run.report_dir / "report.html").read_text()
     assert "corruption/shapes/fog/5" in page
-    assert sum(extra.count("data:image/png;base64") for extra in html_extras(run.report_dir / "report.html")) == 96 * 4
+    assert sum(extra.count("data:image/png;base64") for extra in html_extras(run.report_dir / "report.html")) == CELLS * 4
+    gallery = page[page.index("Examples per domain") :]
+    assert all(f"<code>{c['id']}</code>" in gallery for c in cells if c["family"] != "corruption")
 
 
 def test_predictions_do_not_depend_on_worker_count_or_rerun(run_suite, tmp_path):
@@ -150,7 +157,7 @@ def test_an_interrupted_run_keeps_the_cells_it_finished(tmp_path):
     # traceback (a frame without a line number) and exits 1: either way, what was finished must be on disk.
     assert proc.returncode in (1, 2), output[-1500:]
     cells = json.loads((report_dir / "results.json").read_text())["cells"]
-    assert 10 <= len(cells) < 96
+    assert 10 <= len(cells) < CELLS
 
 
 def test_a_model_without_thresholds_or_baseline_is_reported_ungated(run_suite):
@@ -217,3 +224,33 @@ def test_a_killed_run_resumes_from_the_cache_with_identical_results(run_suite, t
     resumed = run_suite(*selection, report_dir=report_dir)
     assert resumed.returncode == 0, resumed.output[-1500:]
     assert resumed.results()["cells"] == whole.results()["cells"]
+
+
+def test_real_datasets_from_disk_count_unreadable_images_and_skip_what_is_absent(run_suite, tmp_path):
+    from tests.test_datasets import make_tree
+
+    root = make_tree(tmp_path / "data")
+    (root / "PACS" / "photo" / "dog" / "broken.png").write_bytes(b"\x89PNG truncated")
+    run = run_suite("-m", "real", "-rs", "--data-root", str(root), "--samples", "28",
+                    "--model", "python:tests.models.toy:always_first")  # fmt: skip
+    assert run.returncode == 0, run.output[-2000:]
+    assert "VLCS: not found, expected the folder" in run.output and "2 passed" in run.output
+    cells = {cell["id"]: cell for cell in json.loads((run.report_dir / "results.json").read_text())["cells"]}
+    assert set(cells) == {"real/PACS/photo", "real/PACS/sketch"}
+    photo = cells["real/PACS/photo"]
+    assert photo["n"] == 22 and photo["retained"] is None  # all there is: 3 images per class, and the broken one
+    broken = [s for s in photo["samples"] if s["sample_id"] == "dog/broken.png"]
+    assert broken and broken[0]["prediction"] is None and broken[0]["text"].startswith("unreadable: cannot read")
+    assert photo["unparsed"] == 1
+
+
+def test_without_a_data_root_the_real_datasets_are_one_skipped_test(run_suite):
+    run = run_suite("-m", "real", "-rs")
+    assert "no --data-root DIR given" in run.output and "1 skipped" in run.output
+
+
+def test_a_wrong_data_root_layout_is_one_usage_error(run_suite, tmp_path):
+    (tmp_path / "data" / "PACS" / "clipart").mkdir(parents=True)
+    run = run_suite("-m", "real", "--data-root", str(tmp_path / "data"))
+    assert run.returncode == 4 and "holds domain folders that PACS does not have: clipart" in run.output
+    assert "Traceback" not in run.output

@@ -19,7 +19,7 @@ from ood_fixtures.adapters.batching import Batcher
 from ood_fixtures.adapters.hub import check_checkpoint, load_pretrained, weights_fingerprint
 from ood_fixtures.prompts import TEMPLATES, captions
 
-REFERENCE_PATH = Path(__file__).resolve().parents[1] / "reference" / "clip-shapes"
+REFERENCE_PATH = Path(__file__).resolve().parents[1] / "reference" / "clip-reference"
 
 
 class ClipFactory:

@@ -1,0 +1,18 @@
+"""Natural domain shift (PACS/DomainNet-like): seven objects drawn photo-like (the source domain) and as sketches,
+cartoons, paintings and quickdraw doodles. Sample i is the same object instance in every domain, so the domains
+differ by style alone. Select with -m natural.
+"""
+
+import pytest
+
+from generators import domains
+from ood_fixtures.plugin import assert_gate
+from ood_fixtures.scenarios import domain_shift
+
+OBJECTS = domain_shift("natural", "objects", domains.SOURCE_DOMAIN, domains.TARGET_DOMAINS, domains.domain)
+
+
+@pytest.mark.natural
+@pytest.mark.parametrize("cell", OBJECTS, ids=lambda cell: cell.shift)
+def test_domain(cell, evaluate):
+    assert_gate(evaluate(cell))
