@@ -8,7 +8,7 @@ conservatively (the Wilson 95% lower bound of the pooled counts over the seeds),
 binomial's TAIL quantile: an unchanged model falls below them in about one cell run in 1/TAIL, whatever the
 seed (exact quantiles: the normal approximation is too thin-tailed for accuracies near 1). min_accuracy is the
 Wilson lower bound of that quantile's accuracy (the gate compares lower bounds), min_retained that accuracy over
-the clean cell's estimate. Where a limit would fall below SMALLEST (the reference is too close to chance for n
+the reference (clean or source) cell's estimate. Where a limit would fall below SMALLEST (the reference is too close to chance for n
 samples to tell it from worse), the cell gets no such limit, and with neither it reports as ungated: a limit near
 0 is a gate that can hardly fail. Such cells are still gated by --baseline.
 """
@@ -55,15 +55,16 @@ def main(paths: list[str]) -> None:
 # entry matches is reported as ungated. These limits describe the reference model: other models are gated
 # against their own baseline (--baseline) or a thresholds file of their own (--thresholds).
 #   min_accuracy: lowest allowed Wilson 95% lower bound of accuracy
-#   min_retained: lowest allowed accuracy / accuracy of the clean cell
+#   min_retained: lowest allowed accuracy / accuracy of the scenario's clean or source cell
 # Calibrated by scripts/calibrate_thresholds.py on the reference model, seeds {seeds}, {n} samples per cell:
 # limits at the {TAIL:g} quantile of a conservative binomial fit (see the script). Use --samples {n} with them.
 # Limits below {SMALLEST} are left out, cells without limits are ungated (see the script).
 version = 1
 models = ["reference"]
 gate = [""")
-    shift = None
-    order = sorted(cells, key=lambda i: (cells[i]["retained"] is not None, cells[i]["shift"], cells[i]["severity"]))
+    group = None
+    order = sorted(cells, key=lambda i: (cells[i]["family"], cells[i]["scenario"], cells[i]["retained"] is not None,
+                                         cells[i]["shift"], cells[i]["severity"] or 0))  # fmt: skip
     for cell_id in order:
         floor_count = int(binom.ppf(TAIL, n, p[cell_id]))
         floor = floor_count / n
@@ -76,9 +77,12 @@ gate = [""")
             limits.append(f"min_retained = {min_retained:.2f}")
         if not limits:
             continue
-        if cells[cell_id]["shift"] != shift:
-            shift = cells[cell_id]["shift"]
-            print(f"  # {shift}")
+        # a heading per scenario, and per corruption within a sweep
+        cell = cells[cell_id]
+        heading = f"{cell['family']}/{cell['scenario']}" + (f" {cell['shift']}" if cell["severity"] else "")
+        if heading != group:
+            group = heading
+            print(f"  # {heading}")
         print(f'  {{ cells = "{cell_id}", {", ".join(limits)} }},  # mean accuracy {mean[cell_id]:.3f}')
     print("]")
 

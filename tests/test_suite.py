@@ -46,7 +46,9 @@ def test_full_main_job_passes_on_the_reference_model_and_reports_agree(run_suite
     cells = results["cells"]
     outcomes = [c["gate"]["outcome"] for c in cells]
     # Cells where the reference is near chance have no limits (benchmarks/thresholds.toml) and report ungated.
-    assert len(cells) == CELLS and set(outcomes) <= {"pass", "ungated"} and outcomes.count("ungated") <= 12
+    assert len(cells) == CELLS and set(outcomes) <= {"pass", "ungated"}
+    named = set(re.findall(r'cells = "([^"]+)"', (ROOT / "benchmarks" / "thresholds.toml").read_text()))
+    assert {c["id"] for c in cells if c["gate"]["outcome"] == "ungated"} == {c["id"] for c in cells} - named
     families = results["summary"]["families"]
     assert set(families) == {"corruption", "synthetic", "natural", "medical", "molecular"}
     assert all(c["n"] == len(c["samples"]) == 100 for c in cells)
