@@ -113,11 +113,11 @@ def test_shipped_thresholds_load():
 
     shipped = gate.load(Path(__file__).resolve().parents[1] / "benchmarks" / "thresholds.toml")
     assert shipped.covers("reference") and not shipped.covers("clip:someone/else")
-    assert shipped.limits_for("corruption/shapes/clean/0", "reference")["min_accuracy"] >= 0.80
+    assert shipped.limits_for("corruption/shapes/clean/0", "reference")["min_accuracy"] >= 0.75
     limited = [
         shipped.limits_for(f"corruption/shapes/{name}/{severity}", "reference")
         for name in CORRUPTIONS
         for severity in SEVERITIES
     ]
-    assert sum(bool(limits) for limits in limited) >= 90  # a few near-chance cells are left to the baseline
+    assert sum(bool(limits) for limits in limited) >= 80  # near-chance cells (12 of 95) are left to the baseline
     assert all(value >= 0.05 for limits in limited for value in limits.values())

@@ -1,8 +1,7 @@
 """The scenario tables: every cell id unique, every target referencing its source cell, every family rendering
 what it promises."""
 
-import importlib
-import sys
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +16,10 @@ MODULES = ["test_corruptions", "test_synthetic", "test_domains", "test_medical",
 
 
 def cells_of(name: str) -> list[Cell]:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        module = importlib.import_module(name)
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    # Loaded by path under another name: tests/ has modules of the same names (test_domains.py).
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     found = []
     for value in vars(module).values():
         if isinstance(value, Cell):
