@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from scipy.stats import binomtest
 
 ALPHA = 0.05
 
@@ -47,6 +46,8 @@ class Comparison:
 def mcnemar_worse(worse: int, better: int) -> float:
     if worse + better == 0:
         return 1.0
+    from scipy.stats import binomtest  # here: a run without --baseline need not pay its import
+
     return float(binomtest(worse, worse + better, 0.5, alternative="greater").pvalue)
 
 
