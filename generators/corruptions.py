@@ -47,10 +47,27 @@ class Corruption:
     levels: tuple[Any, ...]
     build: Callable[[Any, float], A.BasicTransform]
 
-    def transform(self, severity: int, size: int) -> A.BasicTransform:
-        if severity not in SEVERITIES:
-            raise ValueError(f"{self.name}: severity must be one of {SEVERITIES}, got {severity}")
-        return self.build(self.levels[severity - 1], size / REFERENCE_SIZE)
+    def transform(self, severity: float, size: int) -> A.BasicTransform:
+        """The transform at an integer severity, or between two: a severity of 2.5 takes each numeric parameter
+        halfway between its levels 2 and 3 (whole numbers rounded, names from the nearer level), for searching
+        the severity at which a model breaks."""
+        if not SEVERITIES[0] <= severity <= SEVERITIES[-1]:
+            raise ValueError(f"{self.name}: severity must be within {SEVERITIES[0]}..{SEVERITIES[-1]}, got {severity}")
+        lower = int(severity)
+        level = self.levels[lower - 1]
+        if severity > lower:
+            level = _between(level, self.levels[lower], severity - lower)
+        return self.build(level, size / REFERENCE_SIZE)
+
+
+def _between(a: Any, b: Any, t: float) -> Any:
+    if isinstance(a, tuple):
+        return tuple(_between(x, y, t) for x, y in zip(a, b))
+    if isinstance(a, str) or isinstance(a, bool):
+        return b if t >= 0.5 else a
+    if isinstance(a, int) and isinstance(b, int):
+        return int(round(a + (b - a) * t))
+    return a + (b - a) * t
 
 
 def _odd(n: float) -> int:
@@ -145,11 +162,11 @@ class Corrupter:
     not depend on which images came before it.
     """
 
-    def __init__(self, name: str, severity: int, size: int) -> None:
+    def __init__(self, name: str, severity: float, size: int) -> None:
         if name not in CORRUPTIONS:
             raise KeyError(f"unknown corruption {name!r}; known: {', '.join(CORRUPTIONS)}")
-        if severity not in SEVERITIES:
-            raise ValueError(f"{name}: severity must be one of {SEVERITIES}, got {severity}")
+        if not SEVERITIES[0] <= severity <= SEVERITIES[-1]:
+            raise ValueError(f"{name}: severity must be within {SEVERITIES[0]}..{SEVERITIES[-1]}, got {severity}")
         self.name = name
         self.severity = severity
         self.size = size

@@ -1,27 +1,31 @@
 """Modules imported on first attribute access.
 
 albumentations imports torch, which costs about two seconds per process. A pytest worker whose cells all come
-from the result cache never builds a transform, so it should not pay that; the severity table still names its
-transforms at import time, which a lazy module allows (the standard library's `importlib.util.LazyLoader`).
+from the cache never builds a transform, so it should not pay that; the severity table still names its
+transforms at import time, which a deferred module allows.
+
+Not importlib's LazyLoader: that puts a half-loaded module into sys.modules, and tools that scan sys.modules
+(hypothesis's pytest plugin reads every module's attributes at collection) would trigger the import anyway.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from types import ModuleType
+import importlib
+from typing import Any
 
 
-def lazy_import(name: str) -> ModuleType:
-    """`name`, executed only when one of its attributes is first read (at once if it is already imported)."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None:
-        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-    loader = importlib.util.LazyLoader(spec.loader)
-    spec.loader = loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    loader.exec_module(module)
-    return module
+class Deferred:
+    """Stands for the module `name`, importing it when an attribute is first read."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(importlib.import_module(self._name), attribute)
+
+    def __repr__(self) -> str:
+        return f"<deferred module {self._name!r}>"
+
+
+def lazy_import(name: str) -> Deferred:
+    return Deferred(name)

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from ood_fixtures.evaluate import CellResult
+from ood_fixtures.properties import Finding
 from ood_fixtures.results import ResultsCollector
 
 _TEMPLATES = jinja2.Environment(
@@ -41,7 +42,17 @@ def examples_html(result: CellResult) -> str:
     return _TEMPLATES.get_template("examples.html.j2").render(examples=examples)
 
 
-def summary_html(document: dict[str, Any], examples: dict[str, str] | None = None) -> str:
+def finding_html(finding: Finding) -> str:
+    pair = None
+    if finding.pair is not None:
+        before, clean, after, changed = finding.pair
+        pair = {"label": before.label, "before": before.prediction, "after": after.prediction,
+                "clean": _png(clean), "changed": _png(changed)}  # fmt: skip
+    return _TEMPLATES.get_template("finding.html.j2").render(finding=finding.to_dict(), pair=pair)
+
+
+def summary_html(document: dict[str, Any], examples: dict[str, str] | None = None,
+                 findings: dict[str, str] | None = None) -> str:  # fmt: skip
     """The summary on top of report.html; `examples` maps cell ids to their rendered example images, shown as
     one gallery row per domain for the families that are not corruption sweeps."""
     cells = document["cells"]
@@ -56,7 +67,13 @@ def summary_html(document: dict[str, Any], examples: dict[str, str] | None = Non
         model={"spec": "?", "fingerprint": None, **document["model"]},
         run=document, counts=counts, failures=failures, grids=_grids(cells), changes=changes[:20],
         curves=_png_figure(severity_curves(cells)), gallery=_gallery(cells, examples or {}),
+        properties=_properties(document.get("properties", []), findings or {}),
     )
+
+
+def _properties(properties: list[dict[str, Any]], findings: dict[str, str]) -> list[dict[str, Any]]:
+    # Findings were rendered by our autoescaped template, so they are inserted as they are (Markup).
+    return [{**p, "html": markupsafe.Markup(findings.get(p["property"], ""))} for p in properties]
 
 
 def _gallery(cells: list[dict[str, Any]], examples: dict[str, str]) -> list[dict[str, Any]]:
@@ -140,14 +157,18 @@ class HtmlSummary:
     def __init__(self, collector: ResultsCollector) -> None:
         self.collector = collector
         self.examples: dict[str, str] = {}
+        self.findings: dict[str, str] = {}
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         cell = getattr(report, "ood_cell", None)
         if cell is not None and getattr(report, "ood_examples", None):
             self.examples[cell["id"]] = report.ood_examples
+        finding = getattr(report, "ood_property", None)
+        if finding is not None and getattr(report, "ood_finding_html", None):
+            self.findings[finding["property"]] = report.ood_finding_html
 
     @pytest.hookimpl
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
-        if self.collector.cells:
-            prefix.append(summary_html(self.collector.document(), self.examples))
+        if self.collector.cells or self.collector.properties:
+            prefix.append(summary_html(self.collector.document(), self.examples, self.findings))

@@ -26,6 +26,7 @@ from ood_fixtures.datasets import DatasetError, open_root
 from ood_fixtures.evaluate import CellResult, Gating
 from ood_fixtures.model import ModelLoadError, ModelUnderTest
 from ood_fixtures.options import RunOptions, add_options, read_options
+from ood_fixtures.properties import Finding
 from ood_fixtures.results import ResultsCollector
 from ood_fixtures.scenarios import Cell
 
@@ -38,6 +39,7 @@ FAMILY_MARKERS = {
     "medical": "histology under other hospitals' stains, chest x-rays from other scanners",
     "molecular": "molecule drawings under scaffold, size and drawing-style shifts",
     "real": "the study's real datasets, from --data-root",
+    "properties": "property-based checks: invariance, option order, severity curves",
 }
 MARKERS = FAMILY_MARKERS | {
     group: f"ImageNet-C {group} corruptions ({', '.join(n for n, c in CORRUPTIONS.items() if c.group == group)})"
@@ -47,6 +49,7 @@ MARKERS = FAMILY_MARKERS | {
 RUN = pytest.StashKey["Run"]()
 RESULT = pytest.StashKey[CellResult]()
 MODEL = pytest.StashKey[ModelUnderTest]()
+FINDING = pytest.StashKey[Finding]()
 
 
 class Run:
@@ -96,6 +99,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {description}")
     if config.getoption("help", False):
         return
+    _hypothesis_profiles(config)
     options = read_options(config)
     try:
         thresholds = gate.load(options.thresholds)
@@ -121,6 +125,24 @@ def pytest_configure(config: pytest.Config) -> None:
         from ood_fixtures.html import HtmlSummary
 
         config.pluginmanager.register(HtmlSummary(collector), "ood-html")
+
+
+def _hypothesis_profiles(config: pytest.Config) -> None:
+    """The property tests' hypothesis profiles; `ci` unless --hypothesis-profile names another.
+
+    All are derandomized (examples depend on the test alone, images on --seed: a run is reproducible) and keep no
+    example database (a rerun must not depend on an earlier one). The fixtures the property tests use record
+    the last falsifying example, which hypothesis replays last: that is the shrunk one the report shows.
+    """
+    from hypothesis import HealthCheck, settings
+
+    common = dict(derandomize=True, database=None, deadline=None, print_blob=False,
+                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+    settings.register_profile("ci", max_examples=10, **common)
+    settings.register_profile("dev", max_examples=25, **common)
+    settings.register_profile("nightly", max_examples=200, **common)
+    if not config.getoption("--hypothesis-profile", None):
+        settings.load_profile("ci")
 
 
 def settings_of(options: RunOptions) -> Settings:
@@ -159,6 +181,21 @@ def model(ood_run: Run) -> ModelUnderTest:
 
         cache = PredictionCache(options.cache_dir / "predictions.sqlite")
     return ModelUnderTest(options.model, settings_of(options), cache)
+
+
+@pytest.fixture
+def record_finding(request: pytest.FixtureRequest) -> Callable[[Finding], None]:
+    """A property test's outcome for results.json and the report; the last one recorded is kept."""
+
+    def record(finding: Finding) -> None:
+        # A failing finding replaces any other: hypothesis replays the shrunk example last. A passing one
+        # replaces only a passing one with more agreement, so the report shows the closest call.
+        kept = request.node.stash.get(FINDING, None)
+        closer = kept is None or (kept.passed and finding.values.get("agreement", 1) <= kept.values.get("agreement", 1))
+        if not finding.passed or closer:
+            request.node.stash[FINDING] = finding
+
+    return record
 
 
 def assert_gate(result: CellResult) -> None:
@@ -205,6 +242,16 @@ def evaluate(
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     report = yield
+    finding = item.stash.get(FINDING, None)
+    if finding is not None and report.when == "call":
+        report.ood_property = finding.to_dict()
+        if item.config.pluginmanager.hasplugin("html"):
+            from pytest_html import extras
+
+            from ood_fixtures.html import finding_html
+
+            report.ood_finding_html = finding_html(finding)
+            report.extras = [*getattr(report, "extras", []), extras.html(report.ood_finding_html)]
     result = item.stash.get(RESULT, None)
     if result is not None and report.when == "call":
         report.ood_cell = result.to_dict()

@@ -32,13 +32,19 @@ class ResultsCollector:
         self.copy_to = copy_to  # --update-baseline: the baseline file to replace with this run
         self.model: dict[str, Any] | None = None
         self.cells: dict[str, dict[str, Any]] = {}
+        self.properties: dict[str, dict[str, Any]] = {}
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
         cell = getattr(report, "ood_cell", None)
-        if report.when == "call" and cell is not None:
+        if cell is not None:
             self.cells[cell["id"]] = cell
             self.model = self.model or getattr(report, "ood_model", None)
+        finding = getattr(report, "ood_property", None)
+        if finding is not None:
+            self.properties[finding["property"]] = finding
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -63,7 +69,7 @@ class ResultsCollector:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.cells:
+        if self.cells or self.properties:
             document = self.document()
             write_atomically(self.path, document)
             if self.copy_to is not None:
@@ -71,8 +77,13 @@ class ResultsCollector:
 
     def document(self) -> dict[str, Any]:
         cells = sorted(self.cells.values(), key=_cell_order)
+        properties = [self.properties[name] for name in sorted(self.properties)]
+        summary = summarize(cells, self.baseline)
+        boundaries = {p["corruption"]: p["boundary"] for p in properties if "boundary" in p}
+        if boundaries:
+            summary["robustness_boundary"] = boundaries  # per corruption; null: beyond severity 5
         return {"schema": SCHEMA, "model": self.model or {}, **self.run,
-                "summary": summarize(cells, self.baseline), "cells": cells}  # fmt: skip
+                "summary": summary, "cells": cells, "properties": properties}  # fmt: skip
 
 
 def _cell_order(cell: dict[str, Any]) -> tuple:

@@ -32,3 +32,13 @@ def test_auroc_matches_mann_whitney_with_ties():
 def test_an_empty_cell_has_no_accuracy():
     with pytest.raises(ValueError):
         metrics.accuracy(0, 0)
+
+
+def test_exact_mcnemar_matches_scipy():
+    from ood_fixtures.baseline import mcnemar_worse
+
+    for worse in range(0, 40, 3):
+        for better in range(0, 40, 5):
+            if worse + better:
+                expected = binomtest(worse, worse + better, 0.5, alternative="greater").pvalue
+                assert mcnemar_worse(worse, better) == pytest.approx(expected, rel=1e-9)

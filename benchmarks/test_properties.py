@@ -1,0 +1,76 @@
+"""Property-based robustness checks with hypothesis (select with -m properties).
+
+- invariance: for each mild, label-preserving perturbation (brightness, contrast, JPEG, rotation, translation,
+  noise) hypothesis draws strengths; at each, at least AGREEMENT of the images must keep their clean answer.
+  On failure hypothesis shrinks the strength towards 0: the report shows the smallest strength found that
+  breaks the property, with the first image whose answer changed, before and after.
+- option order: permuting the candidate labels must not change the chosen label (VLMEvalKit's circular
+  evaluation, as a property over permutations).
+The severity-curve properties (monotone degradation, robustness boundary) live with the corruption cells in
+test_corruptions.py. Profiles: `ci` (default), `dev`, `nightly` with --hypothesis-profile.
+"""
+
+import pytest
+from hypothesis import given, strategies as st
+
+from generators.perturbations import PERTURBATIONS, Perturb
+from generators.shapes import ShapeGenerator
+from ood_fixtures.properties import AGREEMENT, Finding, agreement, example_pair
+from ood_fixtures.scenarios import Cell
+from ood_fixtures.strategies import permutations, strengths
+
+SAMPLES = 48  # images per drawn example: every example is a model call on all of them
+SHAPES = ShapeGenerator(size=64, name="shapes")
+CLEAN = Cell("property", "invariance", "clean", None, SHAPES)
+
+
+@pytest.mark.properties
+@pytest.mark.parametrize("name", PERTURBATIONS)
+@given(data=st.data())
+def test_invariance(name, data, model, ood_run, record_finding, request):
+    perturbation = PERTURBATIONS[name]
+    strength = data.draw(strengths(perturbation.limit, perturbation.signed), label="strength")
+    perturbed = Cell("property", "invariance", f"{name}@{strength:g}", None, SHAPES, Perturb(name, strength))
+    seed, module = ood_run.options.seed, request.node.path
+    result = agreement(model, CLEAN, perturbed, seed, SAMPLES, module)
+    unit = PERTURBATIONS[name].unit
+    values = {"perturbation": name, "strength": strength, "unit": unit, "agreement": result.share,
+              "threshold": AGREEMENT, "samples": SAMPLES}  # fmt: skip
+    if result.share >= AGREEMENT:
+        record_finding(Finding(f"invariance/{name}", True, f"answers kept at every strength drawn (last: "
+                                                           f"{strength:g}, {unit})", values))  # fmt: skip
+        return
+    pair = example_pair(CLEAN, perturbed, model, seed, SAMPLES, module, result.first_change)
+    summary = (f"at strength {strength:g} ({unit}) only {result.share:.0%} of {SAMPLES} answers stayed the same "
+               f"(at least {AGREEMENT:.0%} required); the smallest breaking strength hypothesis found")
+    record_finding(Finding(f"invariance/{name}", False, summary, values, pair))
+    pytest.fail(f"invariance/{name}: {summary}", pytrace=False)
+
+
+class Permuted:
+    """A source's images with its labels offered in another order."""
+
+    def __init__(self, source, order: list[int]) -> None:
+        self.source = source
+        self.name = source.name
+        self.labels = [source.labels[i] for i in order]
+
+    def sample(self, seed, index):
+        return self.source.sample(seed, index)
+
+
+@pytest.mark.properties
+@given(order=permutations(len(SHAPES.labels)))
+def test_option_order(order, model, ood_run, record_finding, request):
+    shuffled = Cell("property", "option-order", "order-" + "-".join(map(str, order)), None, Permuted(SHAPES, order))
+    seed, module = ood_run.options.seed, request.node.path
+    result = agreement(model, CLEAN, shuffled, seed, SAMPLES, module)
+    values = {"agreement": result.share, "threshold": AGREEMENT, "samples": SAMPLES, "order": list(order)}
+    if result.share >= AGREEMENT:
+        record_finding(Finding("option-order", True, "the chosen label did not depend on the options' order", values))
+        return
+    pair = example_pair(CLEAN, shuffled, model, seed, SAMPLES, module, result.first_change)
+    summary = (f"with the options reordered, only {result.share:.0%} of {SAMPLES} answers stayed the same "
+               f"(at least {AGREEMENT:.0%} required)")
+    record_finding(Finding("option-order", False, summary, values, pair))
+    pytest.fail(f"option-order: {summary}", pytrace=False)
