@@ -35,3 +35,28 @@ class Unloadable:
 
     def __call__(self, images, labels):
         raise AssertionError("never loaded")
+
+
+def brightness_fragile(images, labels):
+    """Answers by mean brightness in 5% bands: any brightness change of more than 5% flips every answer, and a
+    smaller one flips the images near a band's edge."""
+    return [labels[int(image.mean() / 255 / 0.05) % len(labels)] for image in images]
+
+
+def noise_lover(images, labels):
+    """The reference model, made wrong on smooth images (it answers the next label): its accuracy rises with
+    the severity of gaussian noise, which the severity-curve property must catch."""
+    from ood_fixtures import adapters
+    from ood_fixtures.adapters import Settings
+
+    global _REFERENCE
+    if _REFERENCE is None:
+        _REFERENCE = adapters.create("reference", Settings())
+    answers = []
+    for image, prediction in zip(images, _REFERENCE.classify(images, labels)):
+        rough = np.abs(np.diff(image.astype(int), axis=1)).mean() > 12
+        answers.append(prediction.label if rough else labels[(labels.index(prediction.label) + 1) % len(labels)])
+    return answers
+
+
+_REFERENCE = None
