@@ -52,7 +52,7 @@ def test_the_shrunk_ends_are_zero_and_the_identity():
 
     assert find(fractions(), lambda f: True) == 0.0
     assert find(permutations(5), lambda order: True) == [0, 1, 2, 3, 4]
-    assert 0.03 <= abs(find(strengths(0.1, signed=True), lambda s: abs(s) >= 0.03)) < 0.035  # shrinking is heuristic
+    assert abs(find(strengths(0.1, signed=True), lambda s: abs(s) >= 0.03)) == 0.03
 
 
 def test_a_brightness_fragile_model_breaks_invariance_with_a_small_shrunk_example(run_suite):
