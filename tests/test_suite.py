@@ -35,12 +35,15 @@ def html_extras(path):
 
 
 CELLS = 96 + 12 + 5 + 10 + 4  # corruption, synthetic, natural, medical, molecular
+PROPERTIES = 6 + 1 + 19  # invariance per perturbation, option order, a severity curve per corruption
 
 
 def test_full_main_job_passes_on_the_reference_model_and_reports_agree(run_suite):
     run = run_suite("-n", "2")
     assert run.returncode == 0, run.output[-3000:]
-    assert re.search(rf"\b{CELLS} passed, 1 skipped\b", run.output), run.output[-500:]  # skipped: no --data-root
+    # skipped: no --data-root; xfailed: the two curves ImageNet-C's table makes non-monotone
+    passed = CELLS + PROPERTIES - 2
+    assert re.search(rf"\b{passed} passed, 1 skipped, 2 xfailed\b", run.output), run.output[-500:]
     results = run.results()
     assert results["schema"] == 1 and results["model"]["spec"] == "reference" and results["seed"] == 0
     cells = results["cells"]
@@ -51,6 +54,9 @@ def test_full_main_job_passes_on_the_reference_model_and_reports_agree(run_suite
     assert {c["id"] for c in cells if c["gate"]["outcome"] == "ungated"} == {c["id"] for c in cells} - named
     families = results["summary"]["families"]
     assert set(families) == {"corruption", "synthetic", "natural", "medical", "molecular"}
+    assert len(results["properties"]) == PROPERTIES
+    assert set(results["summary"]["robustness_boundary"]) == {p["corruption"] for p in results["properties"]
+                                                              if p["property"].startswith("severity-curve/")}
     assert all(c["n"] == len(c["samples"]) == 100 for c in cells)
     assert all(c["correct"] == sum(s["correct"] for s in c["samples"]) for c in cells)
 
