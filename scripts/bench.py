@@ -1,0 +1,214 @@
+"""A benchmark of the suite itself: figures and ratios measured side by side in one run, never a timed test.
+
+    python scripts/bench.py                       # every section
+    python scripts/bench.py --only generation,xdist
+
+Sections (targets from issue #8):
+- generation: our corruption generators vs a peer ImageNet-C implementation (corrupt-tta 0.1.7) on the same
+  224-pixel images at severity 3, per corruption (target: >= 5x in total, none slower). The peer runs in a
+  virtual environment of its own (.bench-venv/, made on first use), so it never enters the suite's.
+- xdist: the main job at -n 2 vs -n 1, no cache (target >= 1.6x on 2 cores).
+- main: the main job at -n 4 from a cold cache: wall time (target <= 120 s) and the peak memory of its largest
+  process (a worker or the controller).
+- cache: the main job cold vs warm (target >= 8x; scripts/bench_cache.py measures the same alone).
+- overhead: the suite's wall time on a selection vs the raw batched forward time of the same model on the same
+  images, with a random-weight CLIP ViT-B/32 at 224 px built from its config (target <= 1.15).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PEER = "corrupt-tta==0.1.7"
+PEER_VENV = ROOT / ".bench-venv"
+SECTIONS = ("generation", "xdist", "main", "cache", "overhead")
+
+
+def pytest_run(*args: str) -> float:
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "pytest", "benchmarks", "-q", "-p", "no:cacheprovider", *args],
+                          cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    if done.returncode not in (0, 1):
+        sys.exit(f"pytest {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return time.perf_counter() - started
+
+
+# --- generation -----------------------------------------------------------------------------------------------
+
+PEER_SCRIPT = r"""
+import json, sys, time
+import numpy as np
+from corrupt_tta.corruptions import *  # noqa: the peer's functions, by ImageNet-C name
+images = np.load(sys.argv[1])
+names, severity, repeats = json.loads(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+out = {}
+for name in names:
+    fn = globals()[name]
+    fn(images[0], severity)  # warm-up: lazy imports and caches are not the steady state
+    started = time.perf_counter()
+    for _ in range(repeats):
+        for image in images:
+            fn(image, severity)
+    out[name] = (time.perf_counter() - started) / (repeats * len(images)) * 1000
+print(json.dumps(out))
+"""
+
+
+def peer_python() -> Path:
+    python = PEER_VENV / "bin" / "python"
+    if not python.exists():
+        print(f"making {PEER_VENV} for the peer ({PEER}) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", PEER, "opencv-python-headless", "scikit-image",
+                        "scipy", "pillow", "numpy"], check=True)  # fmt: skip
+    return python
+
+
+def ours_ms(images: np.ndarray, names: list[str], severity: int, repeats: int) -> dict[str, float]:
+    from generators.corruptions import Corrupter
+
+    out = {}
+    for name in names:
+        corrupter = Corrupter(name, severity, images.shape[1])
+        corrupter(images[0], 0, "warm-up")
+        started = time.perf_counter()
+        for _ in range(repeats):
+            for index, image in enumerate(images):
+                corrupter(image, 0, index)
+        out[name] = (time.perf_counter() - started) / (repeats * len(images)) * 1000
+    return out
+
+
+def generation(size: int = 224, count: int = 8, severity: int = 3, repeats: int = 2) -> None:
+    from generators.corruptions import CORRUPTIONS
+    from generators.shapes import ShapeGenerator
+
+    shapes = ShapeGenerator(size=size, name="bench")
+    images = np.stack([shapes.sample(0, i).image for i in range(count)])
+    names = list(CORRUPTIONS)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "images.npy"
+        np.save(path, images)
+        done = subprocess.run([str(peer_python()), "-c", PEER_SCRIPT, str(path), json.dumps(names), str(severity),
+                               str(repeats)], capture_output=True, text=True)  # fmt: skip
+        if done.returncode:
+            sys.exit(f"the peer failed:\n{done.stderr[-3000:]}")
+        peer = json.loads(done.stdout.strip().splitlines()[-1])
+    ours = ours_ms(images, names, severity, repeats)
+    print(f"\n## generation: ms per {size}-px image at severity {severity} ({count} images x {repeats})")
+    print(f"{'corruption':<20}{'ours':>10}{'peer':>10}{'speed-up':>10}")
+    for name in names:
+        print(f"{name:<20}{ours[name]:>10.2f}{peer[name]:>10.2f}{peer[name] / ours[name]:>9.1f}x")
+    total_ours, total_peer = sum(ours.values()), sum(peer.values())
+    slower = [n for n in names if ours[n] > peer[n]]
+    print(f"{'total':<20}{total_ours:>10.2f}{total_peer:>10.2f}{total_peer / total_ours:>9.1f}x   (target >= 5x)")
+    print(f"slower than the peer: {', '.join(slower) or 'none'}   (target: none)")
+
+
+# --- the main job ---------------------------------------------------------------------------------------------
+
+
+def xdist() -> None:
+    one = pytest_run("-n", "1", "--no-cache", "--report-dir", tempfile.mkdtemp())
+    two = pytest_run("-n", "2", "--no-cache", "--report-dir", tempfile.mkdtemp())
+    print(f"\n## xdist: main job, no cache: -n 1 {one:.1f} s, -n 2 {two:.1f} s, {one / two:.2f}x   (target >= 1.6x)")
+
+
+def main_job() -> None:
+    wall = pytest_run("-n", "4", "--no-cache", "--report-dir", tempfile.mkdtemp())
+    # ru_maxrss of waited descendants: the largest single process of the run (kilobytes on Linux)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"\n## main job: -n 4, cold: {wall:.1f} s (target <= 120 s); largest process {peak:.0f} MiB")
+
+
+def cache() -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        cold = pytest_run("-n", "4", "--report-dir", scratch)
+        warm = pytest_run("-n", "4", "--report-dir", scratch)
+    print(f"\n## cache: main job -n 4: cold {cold:.1f} s, warm {warm:.1f} s, {cold / warm:.1f}x   (target >= 8x)")
+
+
+# --- harness overhead -----------------------------------------------------------------------------------------
+
+
+def vit_b32(folder: Path) -> Path:
+    """A random-weight CLIP ViT-B/32 (224 px) with the reference's tokenizer, saved as a checkpoint folder."""
+    import torch
+    from transformers import CLIPConfig, CLIPModel, CLIPProcessor
+
+    from ood_fixtures.adapters.clip import REFERENCE_PATH
+
+    processor = CLIPProcessor.from_pretrained(REFERENCE_PATH)
+    processor.image_processor.size = {"shortest_edge": 224}
+    processor.image_processor.crop_size = {"height": 224, "width": 224}
+    tokenizer = processor.tokenizer
+    config = CLIPConfig(text_config={"vocab_size": len(tokenizer), "max_position_embeddings": 77,
+                                     "pad_token_id": 0, "bos_token_id": 2, "eos_token_id": 3})  # fmt: skip
+    torch.manual_seed(0)
+    CLIPModel(config).save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+def raw_forward_s(folder: Path, images: list[np.ndarray], batch: int) -> float:
+    """Preprocessing and the batched image forward alone, as a script calling the model directly would do."""
+    import torch
+    from transformers import CLIPModel, CLIPProcessor
+
+    model = CLIPModel.from_pretrained(folder).eval()
+    processor = CLIPProcessor.from_pretrained(folder)
+    started = time.perf_counter()
+    with torch.inference_mode():
+        for start in range(0, len(images), batch):
+            pixels = processor(images=images[start : start + batch], return_tensors="pt")["pixel_values"]
+            model.get_image_features(pixel_values=pixels)
+    return time.perf_counter() - started
+
+
+SELECTION = ["-m", "corruption", "-k", "clean or (fog and 3) or (gaussian_noise and 3)"]
+
+
+def overhead(samples: int = 200, batch: int = 64) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_corruptions", ROOT / "benchmarks" / "test_corruptions.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cells = [module.CLEAN, module.CORRUPTED["fog", 3], module.CORRUPTED["gaussian_noise", 3]]
+    images = [cell.render(0, index).image for cell in cells for index in range(samples)]
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = vit_b32(Path(scratch) / "vit-b32")
+        raw = raw_forward_s(folder, images, batch)
+        suite = pytest_run(*SELECTION, "-n", "0", "--model", f"clip:{folder}", "--no-cache", "--samples",
+                           str(samples), "--batch-size", str(batch), "--report-dir", f"{scratch}/reports")  # fmt: skip
+    print(f"\n## overhead: random-weight CLIP ViT-B/32, {len(cells)} cells x {samples} images, batch {batch}: "
+          f"suite {suite:.1f} s, raw forward {raw:.1f} s, {suite / raw:.2f}x   (target <= 1.15)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated: {', '.join(SECTIONS)}")
+    chosen = parser.parse_args().only.split(",")
+    unknown = set(chosen) - set(SECTIONS)
+    if unknown:
+        sys.exit(f"unknown sections {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
+    for name, run in (("generation", generation), ("xdist", xdist), ("main", main_job), ("cache", cache),
+                      ("overhead", overhead)):  # fmt: skip
+        if name in chosen:
+            run()
+
+
+if __name__ == "__main__":
+    main()
