@@ -40,7 +40,7 @@ def test_invariance(name, data, model, ood_run, record_finding, request):
         record_finding(Finding(f"invariance/{name}", True, f"answers kept at every strength drawn (last: "
                                                            f"{strength:g}, {unit})", values))  # fmt: skip
         return
-    pair = example_pair(CLEAN, perturbed, model, seed, SAMPLES, module, result.first_change)
+    pair = example_pair(CLEAN, perturbed, result, seed)
     summary = (f"at strength {strength:g} ({unit}) only {result.share:.1%} of {SAMPLES} answers stayed the same "
                f"(at least {AGREEMENT:.0%} required); the smallest breaking strength hypothesis found")
     record_finding(Finding(f"invariance/{name}", False, summary, values, pair))
@@ -69,7 +69,7 @@ def test_option_order(order, model, ood_run, record_finding, request):
     if result.share >= AGREEMENT:
         record_finding(Finding("option-order", True, "the chosen label did not depend on the options' order", values))
         return
-    pair = example_pair(CLEAN, shuffled, model, seed, SAMPLES, module, result.first_change)
+    pair = example_pair(CLEAN, shuffled, result, seed)
     summary = (f"with the options reordered, only {result.share:.1%} of {SAMPLES} answers stayed the same "
                f"(at least {AGREEMENT:.0%} required)")
     record_finding(Finding("option-order", False, summary, values, pair))

@@ -9,18 +9,17 @@ cell named. Without --data-root, each dataset is one skipped test that says wher
 
 import pytest
 
-from ood_fixtures.datasets import open_root
-from ood_fixtures.plugin import assert_gate
+from ood_fixtures.plugin import assert_gate, real_datasets
 from ood_fixtures.scenarios import Cell
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # The table depends on what is on disk, so it is built here rather than at import.
-    root, samples = metafunc.config.getoption("data_root"), metafunc.config.getoption("samples")
-    if root is None:
+    found = real_datasets(metafunc.config)
+    if found is None:
         params = [pytest.param(None, marks=pytest.mark.skip(reason="no --data-root DIR given"), id="no-data-root")]
     else:
-        sources, missing = open_root(root, samples)
+        sources, missing = found
         params = [pytest.param(Cell("real", s.dataset, s.domain, None, s), id=s.name) for s in sources]
         params += [pytest.param(None, marks=pytest.mark.skip(reason=line), id=line.split(":")[0] + "-missing")
                    for line in missing]  # fmt: skip

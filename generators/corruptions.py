@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from generators.lazy import lazy_import
+from generators.lazy import Deferred
 from generators.seeding import derive_seed
 
 if TYPE_CHECKING:
     import albumentations as A
 else:
-    A = lazy_import("albumentations")
-T = lazy_import("generators.transforms")  # our own albumentations transforms
+    A = Deferred("albumentations")
+T = Deferred("generators.transforms")  # our own albumentations transforms
 
 SEVERITY_TABLE_VERSION = 1
 REFERENCE_SIZE = 224

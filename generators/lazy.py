@@ -25,7 +25,3 @@ class Deferred:
 
     def __repr__(self) -> str:
         return f"<deferred module {self._name!r}>"
-
-
-def lazy_import(name: str) -> Deferred:
-    return Deferred(name)

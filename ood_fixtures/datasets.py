@@ -220,7 +220,10 @@ class FolderSource:
         return np.array(rgb, dtype=np.uint8)
 
 
-def open_root(root: Path, samples: int) -> tuple[list[FolderSource], list[str]]:
+RealDatasets = tuple[list[FolderSource], list[str]]
+
+
+def open_root(root: Path, samples: int) -> RealDatasets:
     """Every (dataset, domain) under `root` as a source, and one line per registry dataset that is absent or
     incomplete (the reason its cells are skipped).
 

@@ -13,11 +13,10 @@ from typing import Any
 
 import jinja2
 import markupsafe
-import numpy as np
 import pytest
-from PIL import Image
 
 from ood_fixtures.evaluate import CellResult
+from ood_fixtures.pngs import to_base64
 from ood_fixtures.properties import Finding
 from ood_fixtures.results import ResultsCollector
 
@@ -28,15 +27,9 @@ _TEMPLATES = jinja2.Environment(
 )
 
 
-def _png(image: np.ndarray) -> str:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 def examples_html(result: CellResult) -> str:
     examples = [
-        {"png": _png(image), "label": s.label, "prediction": s.prediction, "correct": s.correct, "text": s.text}
+        {"png": to_base64(image), "label": s.label, "prediction": s.prediction, "correct": s.correct, "text": s.text}
         for s, image in result.examples
     ]
     return _TEMPLATES.get_template("examples.html.j2").render(examples=examples)
@@ -47,7 +40,7 @@ def finding_html(finding: Finding) -> str:
     if finding.pair is not None:
         before, clean, after, changed = finding.pair
         pair = {"label": before.label, "before": before.prediction, "after": after.prediction,
-                "clean": _png(clean), "changed": _png(changed)}  # fmt: skip
+                "clean": to_base64(clean), "changed": to_base64(changed)}  # fmt: skip
     return _TEMPLATES.get_template("finding.html.j2").render(finding=finding.to_dict(), pair=pair)
 
 

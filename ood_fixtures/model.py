@@ -36,10 +36,19 @@ class ModelUnderTest:
         self._adapter: Adapter | None = None
         self._description: dict[str, Any] | None = None
         self._failure: str | None = None
+        # This process's answers by cell: property tests ask for their clean cell at every drawn example, and
+        # models that are never cached (python: callables) would otherwise answer it again each time.
+        self._answered: dict[tuple, tuple[list, list]] = {}
 
     def answers(self, cell: Cell, seed: int, count: int, module: Path) -> tuple[list, list]:
         """Every sample's answer and the report's examples (see `evaluate.predict`), from the cell's record when
         the cache holds one for this model, seed, count and rendering code (`module` defines the cell)."""
+        asked = (cell.id, tuple(cell.labels), seed, count, module)
+        if asked not in self._answered:
+            self._answered[asked] = self._answer(cell, seed, count, module)
+        return self._answered[asked]
+
+    def _answer(self, cell: Cell, seed: int, count: int, module: Path) -> tuple[list, list]:
         key = None
         if self.cache is not None and self.identity is not None:
             render = records.render_digest(module) + records.content_key(cell.source)

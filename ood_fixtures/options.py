@@ -133,7 +133,8 @@ def _data_root(text: str | None) -> Path | None:
         return None
     root = Path(text).expanduser()
     if not root.is_dir():
-        raise pytest.UsageError(f"--data-root {text}: no such folder; give the folder that holds <dataset>/<domain>/...")
+        raise pytest.UsageError(f"--data-root {text}: no such folder; give the folder that holds "
+                                f"<dataset>/<domain>/...")  # fmt: skip
     return root
 
 

@@ -22,7 +22,7 @@ from generators.corruptions import CORRUPTIONS, GROUPS, SEVERITY_TABLE_VERSION
 from ood_fixtures import adapters, evaluate as evaluation, gate
 from ood_fixtures.adapters import Settings, SpecError
 from ood_fixtures.baseline import Baseline, BaselineError
-from ood_fixtures.datasets import DatasetError, open_root
+from ood_fixtures.datasets import DatasetError, RealDatasets, open_root
 from ood_fixtures.evaluate import CellResult, Gating
 from ood_fixtures.model import ModelLoadError, ModelUnderTest
 from ood_fixtures.options import RunOptions, add_options, read_options
@@ -55,10 +55,12 @@ FINDING = pytest.StashKey[Finding]()
 class Run:
     """What one process knows about the run: options, thresholds, and the cells it has evaluated."""
 
-    def __init__(self, options: RunOptions, thresholds: gate.Thresholds, baseline: Baseline | None) -> None:
+    def __init__(self, options: RunOptions, thresholds: gate.Thresholds, baseline: Baseline | None,
+                 real_datasets: RealDatasets | None = None) -> None:  # fmt: skip
         self.options = options
         self.thresholds = thresholds
         self.baseline = baseline
+        self.real_datasets = real_datasets  # what --data-root holds, listed once per process
         self.results: dict[str, CellResult] = {}
 
     def evaluate(self, cell: Cell, model: ModelUnderTest, module: Path) -> CellResult:
@@ -105,11 +107,11 @@ def pytest_configure(config: pytest.Config) -> None:
         thresholds = gate.load(options.thresholds)
         adapters.check(options.model, settings_of(options))
         baseline = _load_baseline(options)
-        if options.data_root is not None:
-            open_root(options.data_root, options.samples)  # a wrong layout is one error here, not one per test
+        # a wrong layout is one error here, not one per test
+        real = open_root(options.data_root, options.samples) if options.data_root is not None else None
     except (gate.ThresholdsError, SpecError, BaselineError, DatasetError) as error:
         raise pytest.UsageError(str(error)) from None
-    run = Run(options, thresholds, baseline)
+    run = Run(options, thresholds, baseline, real)
     config.stash[RUN] = run
 
     if hasattr(config, "workerinput"):
@@ -125,6 +127,11 @@ def pytest_configure(config: pytest.Config) -> None:
         from ood_fixtures.html import HtmlSummary
 
         config.pluginmanager.register(HtmlSummary(collector), "ood-html")
+
+
+def real_datasets(config: pytest.Config) -> RealDatasets | None:
+    """The (dataset, domain) sources under --data-root and a line per absent dataset; None without --data-root."""
+    return config.stash[RUN].real_datasets
 
 
 def _hypothesis_profiles(config: pytest.Config) -> None:

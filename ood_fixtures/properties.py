@@ -52,7 +52,13 @@ class Finding:
 @dataclass(frozen=True)
 class Agreement:
     share: float
-    first_change: int | None  # index of the first sample whose answer changed
+    before: list[SampleResult]
+    after: list[SampleResult]
+
+    @property
+    def first_change(self) -> int | None:
+        """The index of the first sample whose answer changed."""
+        return next((i for i, (b, a) in enumerate(zip(self.before, self.after)) if b.prediction != a.prediction), None)
 
 
 def agreement(model: ModelUnderTest, base: Cell, variant: Cell, seed: int, count: int, module: Path) -> Agreement:
@@ -61,15 +67,14 @@ def agreement(model: ModelUnderTest, base: Cell, variant: Cell, seed: int, count
     before, _ = model.answers(base, seed, count, module)
     after, _ = model.answers(variant, seed, count, module)
     same = [a.prediction == b.prediction for a, b in zip(before, after)]
-    changed = [i for i, ok in enumerate(same) if not ok]
-    return Agreement(float(np.mean(same)), changed[0] if changed else None)
+    return Agreement(float(np.mean(same)), before, after)
 
 
-def example_pair(base: Cell, variant: Cell, model: ModelUnderTest, seed: int, count: int, module: Path,
-                 index: int) -> tuple[SampleResult, np.ndarray, SampleResult, np.ndarray]:  # fmt: skip
-    before, _ = model.answers(base, seed, count, module)
-    after, _ = model.answers(variant, seed, count, module)
-    return before[index], base.render(seed, index).image, after[index], variant.render(seed, index).image
+def example_pair(base: Cell, variant: Cell, result: Agreement,
+                 seed: int) -> tuple[SampleResult, np.ndarray, SampleResult, np.ndarray]:  # fmt: skip
+    """The first sample whose answer changed, before and after, with both images (two images rendered)."""
+    i = result.first_change
+    return result.before[i], base.render(seed, i).image, result.after[i], variant.render(seed, i).image
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,8 @@ the same as one scored from fresh answers; the gate is applied anew each time.
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
-import io
 import json
 from pathlib import Path
 from typing import Sequence
@@ -26,6 +24,7 @@ import numpy as np
 
 from ood_fixtures.cache import library_versions, source_digest
 from ood_fixtures.evaluate import SampleResult
+from ood_fixtures.pngs import from_base64, to_base64
 
 GENERATORS = Path(__file__).resolve().parents[1] / "generators"
 SCENARIOS = Path(__file__).resolve().with_name("scenarios.py")
@@ -60,25 +59,11 @@ def model_key(identity: str) -> str:
 def encode_cell(samples: Sequence[SampleResult], examples: Examples) -> str:
     rows = [[s.sample_id, s.label, s.prediction, s.text, s.confidence] for s in samples]
     index = {s.sample_id: i for i, s in enumerate(samples)}
-    pictures = [[index[s.sample_id], _png(image)] for s, image in examples]
+    pictures = [[index[s.sample_id], to_base64(image)] for s, image in examples]
     return json.dumps({"samples": rows, "examples": pictures})
 
 
 def decode_cell(value: str) -> tuple[list[SampleResult], Examples]:
     record = json.loads(value)
     samples = [SampleResult(*row) for row in record["samples"]]
-    return samples, [(samples[i], _unpng(picture)) for i, picture in record["examples"]]
-
-
-def _png(image: np.ndarray) -> str:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG")
-    return base64.b64encode(buffer.getvalue()).decode()
-
-
-def _unpng(text: str) -> np.ndarray:
-    from PIL import Image
-
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(text))).convert("RGB"))
+    return samples, [(samples[i], from_base64(picture)) for i, picture in record["examples"]]

@@ -28,21 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench_cache import ROOT, cold_and_warm, pytest_run  # scripts/ is on sys.path when a script runs
+
 sys.path.insert(0, str(ROOT))
 
 PEER = "corrupt-tta==0.1.7"
 PEER_VENV = ROOT / ".bench-venv"
 SECTIONS = ("generation", "xdist", "main", "cache", "overhead")
-
-
-def pytest_run(*args: str) -> float:
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pytest", "benchmarks", "-q", "-p", "no:cacheprovider", *args],
-                          cwd=ROOT, capture_output=True, text=True)  # fmt: skip
-    if done.returncode not in (0, 1):
-        sys.exit(f"pytest {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    return time.perf_counter() - started
 
 
 # --- generation -----------------------------------------------------------------------------------------------
@@ -134,9 +126,7 @@ def main_job() -> None:
 
 
 def cache() -> None:
-    with tempfile.TemporaryDirectory() as scratch:
-        cold = pytest_run("-n", "4", "--report-dir", scratch)
-        warm = pytest_run("-n", "4", "--report-dir", scratch)
+    cold, warm = cold_and_warm("-n", "4")
     print(f"\n## cache: main job -n 4: cold {cold:.1f} s, warm {warm:.1f} s, {cold / warm:.1f}x   (target >= 8x)")
 
 

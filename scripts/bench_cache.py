@@ -18,13 +18,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(args: list[str]) -> float:
+def pytest_run(*args: str) -> float:
+    """Wall time of `pytest benchmarks ARGS`; gate failures (exit 1) count as a run, anything else stops."""
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "pytest", "benchmarks", "-q", "-p", "no:cacheprovider", *args],
                           cwd=ROOT, capture_output=True, text=True)  # fmt: skip
     if done.returncode not in (0, 1):
-        sys.exit(f"pytest failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        sys.exit(f"pytest {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     return time.perf_counter() - started
+
+
+def cold_and_warm(*args: str) -> tuple[float, float]:
+    """Wall times of two runs of `pytest benchmarks ARGS` against one fresh cache."""
+    with tempfile.TemporaryDirectory() as scratch:
+        return pytest_run(*args, "--report-dir", scratch), pytest_run(*args, "--report-dir", scratch)
 
 
 def main() -> None:
@@ -32,10 +39,7 @@ def main() -> None:
     parser.add_argument("--model", default="reference")
     parser.add_argument("--workers", default="4")
     args, extra = parser.parse_known_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        common = ["-n", args.workers, "--model", args.model, "--report-dir", scratch, *extra]
-        cold = run(common)
-        warm = run(common)
+    cold, warm = cold_and_warm("-n", args.workers, "--model", args.model, *extra)
     print(f"model {args.model}, -n {args.workers}: cold {cold:.1f} s, warm {warm:.1f} s, "
           f"warm is {cold / warm:.1f}x faster")
 

@@ -8,8 +8,8 @@ conservatively (the Wilson 95% lower bound of the pooled counts over the seeds),
 binomial's TAIL quantile: an unchanged model falls below them in about one cell run in 1/TAIL, whatever the
 seed (exact quantiles: the normal approximation is too thin-tailed for accuracies near 1). min_accuracy is the
 Wilson lower bound of that quantile's accuracy (the gate compares lower bounds), min_retained that accuracy over
-the reference (clean or source) cell's estimate. Where a limit would fall below SMALLEST (the reference is too close to chance for n
-samples to tell it from worse), the cell gets no such limit, and with neither it reports as ungated: a limit near
+the reference (clean or source) cell's estimate. Where a limit would fall below SMALLEST (the reference is too
+close to chance for n samples to tell it from worse), the cell gets no such limit, and with neither it reports as ungated: a limit near
 0 is a gate that can hardly fail. Such cells are still gated by --baseline.
 """
 

@@ -114,12 +114,14 @@ def test_the_rendering_code_is_part_of_the_key(tmp_path):
 
 
 def test_models_without_a_fingerprint_are_never_served_from_records(tmp_path):
-    handle = ModelUnderTest("python:tests.models.toy:always_first", Settings(), PredictionCache(tmp_path / "c"))
-    assert handle.identity is None
+    def handle():  # one per run, as each run's worker has its own
+        return ModelUnderTest("python:tests.models.toy:always_first", Settings(), PredictionCache(tmp_path / "c"))
+
+    assert handle().identity is None
     source = CountingSource()
     cell = Cell("corruption", "shapes", "clean", 0, source)
-    handle.answers(cell, 0, 5, MODULE)
-    handle.answers(cell, 0, 5, MODULE)
+    handle().answers(cell, 0, 5, MODULE)
+    handle().answers(cell, 0, 5, MODULE)
     assert source.rendered == 10
 
 

@@ -70,7 +70,8 @@ def test_full_main_job_passes_on_the_reference_model_and_reports_agree(run_suite
 
     page = (run.report_dir / "report.html").read_text()
     assert "corruption/shapes/fog/5" in page
-    assert sum(extra.count("data:image/png;base64") for extra in html_extras(run.report_dir / "report.html")) == CELLS * 4
+    extras = html_extras(run.report_dir / "report.html")
+    assert sum(extra.count("data:image/png;base64") for extra in extras) == CELLS * 4
     gallery = page[page.index("Examples per domain") :]
     assert all(f"<code>{c['id']}</code>" in gallery for c in cells if c["family"] != "corruption")
 

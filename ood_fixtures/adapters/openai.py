@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import http.client
-import io
 import json
 import logging
 import os
@@ -161,11 +160,9 @@ def _option(model_args: dict[str, str], key: str, minimum: float) -> Any:
 
 
 def png_data_url(image: np.ndarray) -> str:
-    from PIL import Image
+    from ood_fixtures.pngs import to_base64
 
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return "data:image/png;base64," + to_base64(image)
 
 
 class _Retry(Exception):
