@@ -21,7 +21,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ood_fixtures.adapters.base import Adapter, Prediction
+from ood_fixtures.adapters.base import Adapter, Episode, Prediction
 
 BUSY_TIMEOUT_S = 60  # a writer waits this long for another process's transaction before giving up
 _SELECT_BATCH = 500  # keys per SELECT: old sqlite builds allow at most 999 bound parameters
@@ -180,6 +180,16 @@ class CachedAdapter(Adapter):
 
     def describe(self) -> dict[str, Any]:
         return self.inner.describe()
+
+    # Not cached per image (an answer in context depends on the examples too): whole cells are, as records.
+    def classify_in_context(self, episodes: Sequence[Episode], labels: Sequence[str]) -> list[Prediction]:
+        return self.inner.classify_in_context(episodes, labels)
+
+    def features(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        return self.inner.features(images)
+
+    def capabilities(self) -> list[str]:
+        return self.inner.capabilities()
 
     def classify(self, images: Sequence[np.ndarray], labels: Sequence[str]) -> list[Prediction]:
         keys = [cache_key(self.model_key, image_hash(image), labels, self.request) for image in images]

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ood_fixtures import gate, metrics
+from ood_fixtures import gate, icl, metrics
 from ood_fixtures.adapters import Adapter
 from ood_fixtures.baseline import Baseline
 from ood_fixtures.scenarios import Cell, Sample, SampleError
@@ -69,7 +69,8 @@ def predict(
     """Every sample's answer, in index order, and a few samples with their images for the report.
 
     A source with fewer images than `count` (a real dataset's folder) gives all it has. An image that cannot be
-    read is not sent to the model: it counts as a wrong answer whose text names the problem.
+    read is not sent to the model: it counts as a wrong answer whose text names the problem. The queries of an
+    in-context cell are asked after their examples (`ood_fixtures.icl`).
     """
     count = min(count, len(cell.source)) if hasattr(cell.source, "__len__") else count
     rendered: list[Sample | SampleError] = []
@@ -78,8 +79,8 @@ def predict(
             rendered.append(cell.render(seed, index))
         except SampleError as error:
             rendered.append(error)
-    readable = [s for s in rendered if isinstance(s, Sample)]
-    predictions = iter(adapter.classify([s.image for s in readable], cell.labels) if readable else [])
+    readable = [(index, s) for index, s in enumerate(rendered) if isinstance(s, Sample)]
+    predictions = iter(_ask(cell, adapter, seed, readable) if readable else [])
     results = []
     for sample in rendered:
         if isinstance(sample, SampleError):
@@ -92,11 +93,18 @@ def predict(
         results.append(SampleResult(sample.sample_id, sample.label, answer.label, answer.text, confidence))
     if next(predictions, None) is not None:
         raise RuntimeError(f"{adapter.spec} answered more than the {len(readable)} images of {cell.id}")
-    shown = [i for i, s in enumerate(rendered) if isinstance(s, Sample)]
+    shown = [i for i, _ in readable]
     wrong = [i for i in shown if not results[i].correct]
     chosen = sorted(set(shown[:2]) | set(wrong[:2]))
     chosen += [i for i in shown if i not in chosen][: EXAMPLES_PER_CELL - len(chosen)]
     return results, [(results[i], rendered[i].image) for i in sorted(chosen)]
+
+
+def _ask(cell: Cell, adapter: Adapter, seed: int, readable: list[tuple[int, Sample]]) -> list:
+    if cell.context is None:
+        return adapter.classify([s.image for _, s in readable], cell.labels)
+    episodes = [icl.episode(cell, seed, index, s.image) for index, s in readable]
+    return icl.answer(adapter, episodes, cell.labels)
 
 
 @dataclass(frozen=True)

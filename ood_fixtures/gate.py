@@ -29,12 +29,16 @@ except ImportError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 SCHEMA_VERSION = 1
+RETAINED_MAX = 10.0
 
 LIMITS: dict[str, str] = {
     "min_accuracy": "lowest allowed Wilson 95% lower bound of accuracy",
     "min_retained": "lowest allowed accuracy relative to the reference (clean or source) cell",
     "max_unparsed": "highest allowed share of answers that named no label",
     "max_ece": "highest allowed expected calibration error (needs a model that gives scores)",
+    # diagnosis rows (ood_fixtures/diagnosis.py), ids diagnosis/<cell id>
+    "min_probe_accuracy": "lowest allowed Wilson 95% lower bound of the linear probe's accuracy",
+    "max_mapping_gap": "highest allowed linear-probe accuracy minus zero-shot accuracy",
 }
 
 
@@ -170,8 +174,10 @@ def _rule(entry: dict[str, Any], index: int, models: tuple[str, ...], where: _Lo
         if key not in LIMITS:
             raise ThresholdsError(f"{where.entry(index, key)}: unknown key {key!r}; "
                                   f"known: cells, models, {', '.join(LIMITS)}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise ThresholdsError(f"{where.entry(index, key)}: {key} must be a number from 0 to 1, got {value!r}")
+        # A retained share may pass 1: an in-context cell can be required to beat its zero-shot reference.
+        top = RETAINED_MAX if key == "min_retained" else 1
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= top:
+            raise ThresholdsError(f"{where.entry(index, key)}: {key} must be a number from 0 to {top:g}, got {value!r}")
         limits[key] = float(value)
     return Rule(cells, models, limits)
 

@@ -15,6 +15,7 @@ import jinja2
 import markupsafe
 import pytest
 
+from ood_fixtures import diagnosis
 from ood_fixtures.evaluate import CellResult
 from ood_fixtures.pngs import to_base64
 from ood_fixtures.properties import Finding
@@ -61,6 +62,8 @@ def summary_html(document: dict[str, Any], examples: dict[str, str] | None = Non
         run=document, counts=counts, failures=failures, grids=_grids(cells), changes=changes[:20],
         curves=_png_figure(severity_curves(cells)), gallery=_gallery(cells, examples or {}),
         properties=_properties(document.get("properties", []), findings or {}),
+        icl=document["summary"].get("icl"), icl_curves=_png_figure(icl_curves(document["summary"].get("icl"))),
+        diagnosis=document.get("diagnosis", []), rules=diagnosis,
     )
 
 
@@ -74,7 +77,7 @@ def _gallery(cells: list[dict[str, Any]], examples: dict[str, str]) -> list[dict
     return [
         {"id": c["id"], "accuracy": c["accuracy"], "html": markupsafe.Markup(examples[c["id"]])}
         for c in cells
-        if c["family"] != "corruption" and c["id"] in examples
+        if c["family"] not in ("corruption", "icl") and c["id"] in examples
     ]
 
 
@@ -107,12 +110,37 @@ def severity_curves(cells: list[dict[str, Any]]):
             high = [p["ci_high"] - p["accuracy"] for p in points]
             ax.errorbar(x, y, yerr=[low, high], marker="o", markersize=3, capsize=2, linewidth=1.2,
                         label=name.split("/")[1])  # fmt: skip
-        ax.set_title(group, fontsize=10)
-        ax.set_xlabel("severity (0 = clean)", fontsize=8)
-        ax.set_ylim(0, 1.02)
-        ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=8)
-        ax.legend(fontsize=7, loc="lower left")
+        _accuracy_panel(ax, group, "severity (0 = clean)", "lower left")
+    axes[0][0].set_ylabel("accuracy", fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def _accuracy_panel(ax, title: str, xlabel: str, legend: str) -> None:
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.tick_params(labelsize=8)
+    ax.legend(fontsize=7, loc=legend)
+
+
+def icl_curves(icl: dict[str, Any] | None):
+    """Accuracy against the number of examples, a panel per in-context scenario, a line per setting."""
+    if not icl:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    scenarios = sorted(icl["curves"])
+    figure, axes = plt.subplots(1, len(scenarios), figsize=(3.2 * len(scenarios), 2.8), sharey=True, squeeze=False)
+    for ax, scenario in zip(axes[0], scenarios):
+        for setting, points in sorted(icl["curves"][scenario].items()):
+            ax.plot([x for x, _ in points], [y for _, y in points], marker="o", markersize=3, linewidth=1.2,
+                    label=setting)  # fmt: skip
+        _accuracy_panel(ax, scenario, "examples per query", "lower right")
     axes[0][0].set_ylabel("accuracy", fontsize=8)
     figure.tight_layout()
     return figure
@@ -163,5 +191,5 @@ class HtmlSummary:
 
     @pytest.hookimpl
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
-        if self.collector.cells or self.collector.properties:
+        if self.collector.cells or self.collector.properties or self.collector.diagnosis:
             prefix.append(summary_html(self.collector.document(), self.examples, self.findings))

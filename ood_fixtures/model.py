@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from ood_fixtures import adapters, evaluate as evaluation, records
+from ood_fixtures import adapters, diagnosis, evaluate as evaluation, records
 from ood_fixtures.adapters import Adapter, Settings
 from ood_fixtures.cache import CachedAdapter, PredictionCache
 from ood_fixtures.scenarios import Cell
@@ -49,17 +49,34 @@ class ModelUnderTest:
         return self._answered[asked]
 
     def _answer(self, cell: Cell, seed: int, count: int, module: Path) -> tuple[list, list]:
-        key = None
-        if self.cache is not None and self.identity is not None:
-            render = records.render_digest(module) + records.content_key(cell.source)
-            key = records.cell_key(self.identity, render, cell.id, cell.labels, seed, count)
-            stored = self.cache.get_record(key)
-            if stored is not None:
-                return records.decode_cell(stored)
-        samples, examples = evaluation.predict(cell, self.adapter(), seed, count)
-        if key is not None:
-            self.cache.put_record(key, records.encode_cell(samples, examples))
-        return samples, examples
+        def fresh() -> str:
+            return records.encode_cell(*evaluation.predict(cell, self.adapter(), seed, count))
+
+        return records.decode_cell(self._recorded(cell.id, cell, seed, count, module, fresh))
+
+    def diagnosis(self, cell: Cell, seed: int, count: int, module: Path) -> diagnosis.Measurement:
+        """The diagnosis's per-sample measures on the cell's first `count` images, from its record if cached."""
+        asked = ("diagnosis", cell.id, seed, count, module)
+        if asked not in self._answered:
+
+            def fresh() -> str:
+                return diagnosis.measure(cell, self.adapter(), seed, count).encode()
+
+            stored = self._recorded(diagnosis.diagnosis_id(cell), cell, seed, count, module, fresh)
+            self._answered[asked] = diagnosis.Measurement.decode(stored)
+        return self._answered[asked]
+
+    def _recorded(self, name: str, cell: Cell, seed: int, count: int, module: Path, fresh: Callable[[], str]) -> str:
+        """The record `name` of a cell, computed by `fresh()` and stored when the cache holds none."""
+        if self.cache is None or self.identity is None:
+            return fresh()
+        render = records.render_digest(module) + records.content_key(cell.source)
+        key = records.cell_key(self.identity, render, name, cell.labels, seed, count)
+        stored = self.cache.get_record(key)
+        if stored is None:
+            stored = fresh()
+            self.cache.put_record(key, stored)
+        return stored
 
     def adapter(self) -> Adapter:
         """The loaded model (behind the prediction cache when it has a fingerprint); loads it on first call."""
@@ -84,7 +101,8 @@ class ModelUnderTest:
         except Exception as error:  # any loader error: its message is what the user needs
             self._failure = f"cannot load --model {self.spec}: {type(error).__name__}: {error}"
             raise ModelLoadError(self._failure) from None
-        self._description = {**adapter.describe(), "device": self.settings.device}
+        self._description = {**adapter.describe(), "device": self.settings.device,
+                             "capabilities": adapter.capabilities()}  # fmt: skip
         if self.cache is not None and self.identity is not None:
             self.cache.put_record(records.model_key(self.identity), json.dumps(self._description, sort_keys=True))
         return self._with_cache(adapter)

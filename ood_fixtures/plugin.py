@@ -19,10 +19,11 @@ from typing import Any, Callable
 import pytest
 
 from generators.corruptions import CORRUPTIONS, GROUPS, SEVERITY_TABLE_VERSION
-from ood_fixtures import adapters, evaluate as evaluation, gate
-from ood_fixtures.adapters import Settings, SpecError
+from ood_fixtures import adapters, diagnosis, evaluate as evaluation, gate
+from ood_fixtures.adapters import Settings, SpecError, Unsupported
 from ood_fixtures.baseline import Baseline, BaselineError
 from ood_fixtures.datasets import DatasetError, RealDatasets, open_root
+from ood_fixtures.diagnosis import Diagnosis
 from ood_fixtures.evaluate import CellResult, Gating
 from ood_fixtures.model import ModelLoadError, ModelUnderTest
 from ood_fixtures.options import RunOptions, add_options, read_options
@@ -40,6 +41,8 @@ FAMILY_MARKERS = {
     "molecular": "molecule drawings under scaffold, size and drawing-style shifts",
     "real": "the study's real datasets, from --data-root",
     "properties": "property-based checks: invariance, option order, severity curves",
+    "icl": "in-context examples under shift: target vs source examples, skewed labels, a spurious feature",
+    "diagnosis": "why accuracy drops: linear probe on the model's features, mapping gap, descriptive labels",
 }
 MARKERS = FAMILY_MARKERS | {
     group: f"ImageNet-C {group} corruptions ({', '.join(n for n, c in CORRUPTIONS.items() if c.group == group)})"
@@ -50,6 +53,7 @@ RUN = pytest.StashKey["Run"]()
 RESULT = pytest.StashKey[CellResult]()
 MODEL = pytest.StashKey[ModelUnderTest]()
 FINDING = pytest.StashKey[Finding]()
+DIAGNOSIS = pytest.StashKey[Diagnosis]()
 
 
 class Run:
@@ -75,6 +79,13 @@ class Run:
             )  # fmt: skip
             self.results[cell.id] = evaluation.score(cell, samples, examples, reference, gating)
         return self.results[cell.id]
+
+    def diagnose(self, cell: Cell, model: ModelUnderTest, module: Path) -> Diagnosis:
+        """The diagnosis row of a target cell, on its first SAMPLES_PER_SAMPLE_COUNT x --samples images."""
+        count = diagnosis.SAMPLES_PER_SAMPLE_COUNT * self.options.samples
+        measurement = model.diagnosis(cell, self.options.seed, count, module)
+        limits = self.thresholds.limits_for(diagnosis.diagnosis_id(cell), self.options.model)
+        return diagnosis.decide(cell, measurement, limits)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -205,28 +216,56 @@ def record_finding(request: pytest.FixtureRequest) -> Callable[[Finding], None]:
     return record
 
 
-def assert_gate(result: CellResult) -> None:
-    """The assertion of a cell test: fails with the gate's reasons alone, without an assertion traceback."""
+def assert_gate(result: CellResult | Diagnosis) -> None:
+    """The assertion of a cell (or diagnosis) test: fails with the gate's reasons alone, without a traceback."""
     if not result.verdict.passed:
-        pytest.fail(f"{result.cell.id}: " + "; ".join(result.verdict.reasons), pytrace=False)
+        name = diagnosis.diagnosis_id(result.cell) if isinstance(result, Diagnosis) else result.cell.id
+        pytest.fail(f"{name}: " + "; ".join(result.verdict.reasons), pytrace=False)
+
+
+def _measured(request: pytest.FixtureRequest, run: Callable[[], Any]) -> Any:
+    """Run a measurement for a test. A model that fails to load stops the run: one failure per process, not one
+    per test (pytest.exit would crash xdist workers; shouldstop is how a worker asks the controller to stop). A
+    model that lacks what the test needs skips it, saying what is missing."""
+    try:
+        return run()
+    except ModelLoadError as error:
+        request.session.shouldstop = str(error)
+        pytest.fail(str(error), pytrace=False)
+    except Unsupported as error:
+        pytest.skip(str(error))
+
+
+@pytest.fixture
+def diagnose(ood_run: Run, model: ModelUnderTest, request: pytest.FixtureRequest) -> Callable[[Cell], Diagnosis]:
+    """Diagnose a target cell (`ood_fixtures.diagnosis`), record the row on this test, and return it; the test
+    then calls `assert_gate(row)`."""
+
+    def run_row(cell: Cell) -> Diagnosis:
+        row = _measured(request, lambda: ood_run.diagnose(cell, model, request.node.path))
+        request.node.stash[MODEL] = model
+        request.node.stash[DIAGNOSIS] = row
+        request.node.user_properties.extend(
+            [("zero_shot", f"{row.zero_shot:.4f}"), ("probe", f"{row.probe:.4f}"), ("mapping_gap", f"{row.gap:+.4f}"),
+             ("verdict", verdict_text(row)), ("gate", row.verdict.outcome)]
+        )  # fmt: skip
+        return row
+
+    return run_row
+
+
+def verdict_text(row: Diagnosis) -> str:
+    return diagnosis.verdict_text(row.causes, row.zero_shot)
 
 
 @pytest.fixture
 def evaluate(
     ood_run: Run, model: ModelUnderTest, request: pytest.FixtureRequest
 ) -> Callable[[Cell], CellResult]:
-    """Evaluate a cell, record it on this test, and return it; the test then calls `assert_gate(result)`.
-
-    A model that fails to load stops the run: one failure per process, not one per test (pytest.exit would
-    crash xdist workers; shouldstop is the way a worker asks the controller to stop).
-    """
+    """Evaluate a cell, record it on this test, and return it; the test then calls `assert_gate(result)`."""
 
     def run_cell(cell: Cell) -> CellResult:
-        try:
-            result = ood_run.evaluate(cell, model, request.node.path)
-        except ModelLoadError as error:
-            request.session.shouldstop = str(error)
-            pytest.fail(str(error), pytrace=False)
+        result = _measured(request, lambda: ood_run.evaluate(cell, model, request.node.path))
         request.node.stash[MODEL] = model
         request.node.stash[RESULT] = result
         request.node.user_properties.extend(
@@ -259,6 +298,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
 
             report.ood_finding_html = finding_html(finding)
             report.extras = [*getattr(report, "extras", []), extras.html(report.ood_finding_html)]
+    row = item.stash.get(DIAGNOSIS, None)
+    if row is not None and report.when == "call":
+        report.ood_diagnosis = row.to_dict()
+        report.ood_model = item.stash[MODEL].description()
     result = item.stash.get(RESULT, None)
     if result is not None and report.when == "call":
         report.ood_cell = result.to_dict()

@@ -46,3 +46,21 @@ def multiple_choice_question(labels: Sequence[str], lettered: bool = False) -> s
     options = ", ".join(natural(label) for label in labels)
     return (f"What is in this image? Choice list: [{options}]. Choose one option from the list and answer in "
             f"the format '{ANSWER_PREFIX} <option>'.")  # fmt: skip
+
+
+def filled_answer(label: str, labels: Sequence[str], lettered: bool = False) -> str:
+    """The answer to the question, in the format the question asks for."""
+    return f"{ANSWER_PREFIX} {LETTERS[list(labels).index(label)] if lettered else natural(label)}"
+
+
+def _asks(question: str) -> dict:
+    return {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}
+
+
+def in_context_messages(question: str, answers: Sequence[str]) -> list[dict]:
+    """The study's layout for in-context examples, as chat messages: each example image with the question and
+    its filled answer, then the query image with the question. The images go with the messages in this order."""
+    messages = []
+    for answer in answers:
+        messages += [_asks(question), {"role": "assistant", "content": [{"type": "text", "text": answer}]}]
+    return messages + [_asks(question)]

@@ -27,7 +27,9 @@ from ood_fixtures.evaluate import SampleResult
 from ood_fixtures.pngs import from_base64, to_base64
 
 GENERATORS = Path(__file__).resolve().parents[1] / "generators"
-SCENARIOS = Path(__file__).resolve().with_name("scenarios.py")
+# How cells are drawn and asked: scenarios, the in-context examples with their few-shot fallback, the diagnosis.
+SCENARIOS = [Path(__file__).resolve().with_name(name)
+             for name in ("scenarios.py", "icl.py", "fewshot.py", "diagnosis.py", "descriptions.py")]  # fmt: skip
 IMAGING_LIBRARIES = ("numpy", "pillow", "opencv-python", "opencv-python-headless", "albumentations", "rdkit")
 
 Examples = list[tuple[SampleResult, np.ndarray]]
@@ -36,7 +38,7 @@ Examples = list[tuple[SampleResult, np.ndarray]]
 @functools.lru_cache(maxsize=None)
 def render_digest(module: Path) -> str:
     """What the images of cells defined in `module` depend on, besides the seed and the cell itself."""
-    code = source_digest([*GENERATORS.glob("*.py"), SCENARIOS, module])
+    code = source_digest([*GENERATORS.glob("*.py"), *SCENARIOS, module])
     return json.dumps({"code": code, "libraries": library_versions(*IMAGING_LIBRARIES)}, sort_keys=True)
 
 

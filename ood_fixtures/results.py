@@ -33,6 +33,7 @@ class ResultsCollector:
         self.model: dict[str, Any] | None = None
         self.cells: dict[str, dict[str, Any]] = {}
         self.properties: dict[str, dict[str, Any]] = {}
+        self.diagnosis: dict[str, dict[str, Any]] = {}
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -45,9 +46,17 @@ class ResultsCollector:
         finding = getattr(report, "ood_property", None)
         if finding is not None:
             self.properties[finding["property"]] = finding
+        row = getattr(report, "ood_diagnosis", None)
+        if row is not None:
+            self.diagnosis[row["id"]] = row
+            self.model = self.model or getattr(report, "ood_model", None)
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.diagnosis:
+            verdicts = Counter(row["verdict"] for row in self.diagnosis.values())
+            terminalreporter.write_sep("-", f"diagnosis: {len(self.diagnosis)} rows: " + ", ".join(
+                f"{count} {verdict}" for verdict, count in verdicts.most_common()))  # fmt: skip
         if not self.cells:
             return
         outcomes = Counter(cell["gate"]["outcome"] for cell in self.cells.values())
@@ -69,7 +78,7 @@ class ResultsCollector:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.cells or self.properties:
+        if self.cells or self.properties or self.diagnosis:
             document = self.document()
             write_atomically(self.path, document)
             if self.copy_to is not None:
@@ -82,13 +91,63 @@ class ResultsCollector:
         boundaries = {p["corruption"]: p["boundary"] for p in properties if "boundary" in p}
         if boundaries:
             summary["robustness_boundary"] = boundaries  # per corruption; null: beyond severity 5
-        return {"schema": SCHEMA, "model": self.model or {}, **self.run,
-                "summary": summary, "cells": cells, "properties": properties}  # fmt: skip
+        curves = icl_curves(cells)
+        if curves:
+            summary["icl"] = {"method": icl_method(self.model), "curves": curves, "effects": icl_effects(curves)}
+        diagnosis = [self.diagnosis[key] for key in sorted(self.diagnosis, key=lambda k: _cell_order(self.diagnosis[k]))]
+        return {"schema": SCHEMA, "model": self.model or {}, **self.run, "summary": summary, "cells": cells,
+                "properties": properties, "diagnosis": diagnosis}  # fmt: skip
+
+
+def icl_curves(cells: list[dict[str, Any]]) -> dict[str, dict[str, list[list[float]]]]:
+    """Per in-context scenario, per setting: [examples, accuracy] points, from the zero-shot cell (or the
+    setting's own zero-example cell, which the spurious setting has)."""
+    curves: dict[str, dict[str, list[list[float]]]] = {}
+    zero = {c["scenario"]: c["accuracy"] for c in cells if c["family"] == "icl" and c["shift"] == "none"}
+    for c in cells:
+        if c["family"] == "icl" and c["shift"] != "none":
+            line = curves.setdefault(c["scenario"], {}).setdefault(c["shift"], [])
+            if not line and c["severity"] and c["scenario"] in zero:
+                line.append([0, zero[c["scenario"]]])
+            line.append([c["severity"], c["accuracy"]])
+    return curves
+
+
+def icl_effects(curves: dict[str, dict[str, list[list[float]]]]) -> dict[str, dict[str, float]]:
+    """Per scenario, at the largest number of examples, in accuracy: what target and source examples add to
+    zero-shot; skewed and spurious examples against balanced target ones (negative: they hurt; the spurious
+    cells' queries are framed too); and what the framed examples add to framed queries."""
+    effects = {}
+    for scenario, lines in curves.items():
+        def at(setting: str, index: int) -> float | None:
+            line = lines.get(setting)
+            return line[index][1] if line else None
+
+        target = at("target", -1)
+        found = {
+            "target_gain": _minus(target, at("target", 0)),
+            "source_gain": _minus(at("source", -1), at("source", 0)),
+            "skew_change": _minus(at("skewed", -1), target),
+            "spurious_change": _minus(at("spurious", -1), target),
+            "spurious_gain": _minus(at("spurious", -1), at("spurious", 0)),
+        }
+        effects[scenario] = {k: round(v, 4) for k, v in found.items() if v is not None}
+    return effects
+
+
+def _minus(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+def icl_method(model: dict[str, Any] | None) -> str | None:
+    from ood_fixtures.icl import method
+
+    return method((model or {}).get("capabilities", []))
 
 
 def _cell_order(cell: dict[str, Any]) -> tuple:
-    # the reference (clean or source) cell of a scenario first: it has no `retained`
-    return (cell["family"], cell["scenario"], cell["retained"] is not None, cell["shift"], cell["severity"] or 0)
+    # the reference (clean or source) cell of a scenario first: it has no `retained` (diagnosis rows have none)
+    return (cell["family"], cell["scenario"], cell.get("retained") is not None, cell["shift"], cell["severity"] or 0)
 
 
 def write_atomically(path: Path, document: dict[str, Any]) -> None:

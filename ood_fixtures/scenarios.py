@@ -48,10 +48,30 @@ class Shift(Protocol):
 
 
 @dataclass(frozen=True, eq=False)
+class Context:
+    """The in-context examples shown before each query of a cell (see `ood_fixtures.icl`).
+
+    Args:
+        pool: the cell whose images the examples are drawn from (the source or the target domain), at sample
+            indices no query uses.
+        shots: examples per query.
+        selection: "balanced" (class counts differ by at most one) or "skewed" (all but one from one class).
+        spurious: whether each example carries a border in its class's colour (a feature that predicts the
+            label in the examples); the query's border colour is drawn independently of its label.
+    """
+
+    pool: Cell
+    shots: int
+    selection: str = "balanced"
+    spurious: bool = False
+
+
+@dataclass(frozen=True, eq=False)
 class Cell:
     """One (scenario, shift, severity) cell: one test, one accuracy gate.
 
-    `severity` is 0 for a clean or source cell and None for shifts without levels.
+    `severity` is 0 for a clean or source cell and None for shifts without levels; for an in-context cell it is
+    the number of examples per query, and `context` says how they are drawn.
     """
 
     family: str
@@ -61,6 +81,7 @@ class Cell:
     source: Source
     transform: Shift | None = None
     reference: Cell | None = None
+    context: Context | None = None
 
     @property
     def id(self) -> str:

@@ -46,6 +46,23 @@ def test_python_adapter_takes_labels_or_scores():
         scored.classify(images, ["a", "b"])
 
 
+def test_python_adapter_offers_the_abilities_its_callable_has():
+    from ood_fixtures.adapters import Episode, Unsupported
+
+    plain = adapters.create("python:tests.models.toy:always_first", Settings())
+    assert plain.capabilities() == []
+    with pytest.raises(Unsupported, match="one image per question"):
+        plain.classify_in_context([], ["a"])
+    with pytest.raises(Unsupported, match="no image features"):
+        plain.features([])
+    copier = adapters.create("python:tests.models.toy:ExampleCopier", Settings())
+    assert copier.capabilities() == ["classify_in_context", "features"]
+    dark, light = np.zeros((4, 4, 3), np.uint8), np.full((4, 4, 3), 200, np.uint8)
+    episodes = [Episode(((dark, "a"), (light, "b")), light), Episode(((dark, "a"), (light, "b")), dark)]
+    assert [p.label for p in copier.classify_in_context(episodes, ["a", "b"])] == ["b", "a"]
+    assert copier.features([dark, light]).shape == (2, 3)
+
+
 def test_reference_model_is_small_safe_and_accurate_in_distribution():
     from generators.shapes import ShapeGenerator
 

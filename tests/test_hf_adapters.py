@@ -66,28 +66,43 @@ def test_unknown_answer_mode_is_refused(checkpoints):
         adapters.check(f"vlm:{checkpoints['llava']}", Settings(answer_mode="vote"))
 
 
-def test_the_reference_vlm_takes_several_images_in_one_conversation():
-    # In-context learning needs example images, each with its filled answer, before the query image.
-    import torch
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+@pytest.mark.parametrize("mode", ["generate", "score"])
+def test_a_generative_model_answers_examples_in_one_conversation(checkpoints, mode):
+    from ood_fixtures.adapters import Episode
 
-    from ood_fixtures.adapters.vlm import REFERENCE_PATH
-    from ood_fixtures.prompts import ANSWER_PREFIX, multiple_choice_question
+    settings = Settings(batch_size=2, answer_mode=mode, model_args={"max_new_tokens": "4"})
+    model = adapters.create(f"vlm:{checkpoints['llava']}", settings)
+    prompt = model.prompt(LABELS, ["blue star", "red circle"])
+    assert prompt.count("<image>") == 3 and prompt.count("Answer Choice: blue star") == 1
+    assert prompt.index("blue star</s>") < prompt.index("red circle</s>") if "</s>" in prompt else True
+    episodes = [Episode(((IMAGES[0], "blue star"), (IMAGES[1], "red circle")), IMAGES[2]),
+                Episode(((IMAGES[2], "green square"), (IMAGES[0], "blue star")), IMAGES[1]),
+                Episode(((IMAGES[1], "red circle"), (IMAGES[1], "red circle")), IMAGES[0])]  # fmt: skip
+    predictions = model.classify_in_context(episodes, LABELS)
+    assert len(predictions) == 3
+    if mode == "score":
+        assert all(p.label in LABELS and abs(sum(p.scores) - 1) < 1e-4 for p in predictions)
+    assert model.capabilities() == ["classify_in_context", "features"]
 
-    model = AutoModelForImageTextToText.from_pretrained(REFERENCE_PATH, use_safetensors=True).eval()
-    processor = AutoProcessor.from_pretrained(REFERENCE_PATH)
-    question = {"type": "text", "text": multiple_choice_question(LABELS)}
-    conversation = [
-        {"role": "user", "content": [{"type": "image"}, question]},
-        {"role": "assistant", "content": [{"type": "text", "text": f"{ANSWER_PREFIX} red circle"}]},
-        {"role": "user", "content": [{"type": "image"}, question]},
-    ]
-    prompt = processor.apply_chat_template(conversation, add_generation_prompt=True)
-    inputs = processor(text=[prompt], images=[[IMAGES[0], IMAGES[1]]], return_tensors="pt")
-    assert inputs["pixel_values"].shape[0] == 2
-    with torch.inference_mode():
-        output = model.generate(**inputs, max_new_tokens=8, do_sample=False)
-    assert output.shape[1] > inputs["input_ids"].shape[1]
+
+@pytest.mark.parametrize("family, spec", [("clip", "clip"), ("siglip", "clip"), ("llava", "vlm")])
+def test_image_features_are_one_row_per_image(checkpoints, family, spec):
+    model = adapters.create(f"{spec}:{checkpoints[family]}", Settings(batch_size=2))
+    features = model.features(IMAGES)
+    assert features.shape[0] == 3 and features.ndim == 2 and np.isfinite(features).all()
+    assert np.allclose(features, model.features(IMAGES), atol=1e-5)  # deterministic, batch size aside
+
+
+def test_the_shipped_reference_vlm_answers_in_context():
+    from generators.shapes import ShapeGenerator
+    from ood_fixtures.adapters import Episode
+
+    shapes = ShapeGenerator(64)
+    samples = [shapes.sample(0, i) for i in range(9)]
+    model = adapters.create("reference-vlm", Settings())
+    episode = Episode(tuple((s.image, s.label) for s in samples[1:]), samples[0].image)
+    (prediction,) = model.classify_in_context([episode], shapes.labels)
+    assert prediction.text is not None
 
 
 def test_a_hub_id_is_fingerprinted_from_its_snapshot_in_the_local_cache(checkpoints, monkeypatch, tmp_path):

@@ -135,6 +135,22 @@ def test_classifies_in_order_with_concurrent_requests(server):
     }
 
 
+def test_examples_go_in_the_same_request_as_earlier_turns(server):
+    from ood_fixtures.adapters import Episode
+
+    model = make(server)
+    episode = Episode(((images(10)[0], "dark"), (images(250)[0], "bright")), images(200)[0])
+    (prediction,) = model.classify_in_context([episode], LABELS)
+    assert prediction.label == "dark"  # the fake server answers from the first image it is sent
+    roles = [m["role"] for m in server.bodies[0]["messages"]]
+    assert roles == ["user", "assistant", "user", "assistant", "user"]
+    answers = [m["content"][0]["text"] for m in server.bodies[0]["messages"] if m["role"] == "assistant"]
+    assert answers == [f"{ANSWER_PREFIX} dark", f"{ANSWER_PREFIX} bright"]
+    user = [m["content"] for m in server.bodies[0]["messages"] if m["role"] == "user"]
+    assert all(c[0]["type"] == "image_url" and "dark, bright" in c[1]["text"] for c in user)
+    assert model.capabilities() == ["classify_in_context"]
+
+
 def test_transient_failures_are_retried(server):
     garbage = b"<html>bad gateway</html>"
     no_content = json.dumps({"choices": []}).encode()

@@ -84,7 +84,7 @@ def test_a_rerun_renders_nothing_and_loads_no_model(tmp_path):
     assert second[0] == first[0]
     assert [s for s, _ in second[1]] == [s for s, _ in first[1]]
     assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(first[1], second[1]))
-    assert again.description() == {"spec": "counting:a", "fingerprint": "counting-v1", "device": "cpu"}
+    assert again.description() == {"spec": "counting:a", "fingerprint": "counting-v1", "device": "cpu", "capabilities": []}
 
 
 @pytest.mark.parametrize("change", ["seed", "count", "model", "cell", "labels"])

@@ -12,7 +12,8 @@ from ood_fixtures.scenarios import Cell, domain_shift
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnknownMarkWarning")  # the plugin registers them
-MODULES = ["test_corruptions", "test_synthetic", "test_domains", "test_medical", "test_molecular"]
+MODULES = ["test_corruptions", "test_synthetic", "test_domains", "test_medical", "test_molecular", "test_icl",
+           "test_diagnosis"]
 
 
 def cells_of(name: str) -> list[Cell]:

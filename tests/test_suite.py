@@ -22,7 +22,7 @@ def junit_cells(report_dir):
     cells = {}
     for case in tree.iter("testcase"):
         props = {p.get("name"): p.get("value") for p in case.iter("property")}
-        if props:
+        if "accuracy" in props:  # diagnosis rows have their own properties
             cells[case.get("name")] = props
     return cells
 
@@ -34,24 +34,30 @@ def html_extras(path):
     return [extra["content"] for runs in tests.values() for run in runs for extra in run["extras"]]
 
 
-CELLS = 96 + 12 + 5 + 10 + 4  # corruption, synthetic, natural, medical, molecular
+CELLS = 96 + 12 + 5 + 10 + 4 + 4 * 14  # corruption, synthetic, natural, medical, molecular, in-context (4 pairs)
 PROPERTIES = 6 + 1 + 19  # invariance per perturbation, option order, a severity curve per corruption
+DIAGNOSIS = 19 + 2 + 6 + 1 + 4 + 4 + 4 + 3  # corruptions at severity 3, then every target domain
 
 
 def test_full_main_job_passes_on_the_reference_model_and_reports_agree(run_suite):
     run = run_suite("-n", "2")
     assert run.returncode == 0, run.output[-3000:]
-    assert re.search(rf"\b{CELLS + PROPERTIES} passed, 1 skipped\b", run.output), run.output[-500:]  # no --data-root
+    assert re.search(rf"\b{CELLS + PROPERTIES + DIAGNOSIS} passed, 1 skipped\b", run.output), run.output[-500:]  # no --data-root
     results = run.results()
     assert results["schema"] == 1 and results["model"]["spec"] == "reference" and results["seed"] == 0
     cells = results["cells"]
     outcomes = [c["gate"]["outcome"] for c in cells]
     # Cells where the reference is near chance have no limits (benchmarks/thresholds.toml) and report ungated.
     assert len(cells) == CELLS and set(outcomes) <= {"pass", "ungated"}
-    named = set(re.findall(r'cells = "([^"]+)"', (ROOT / "benchmarks" / "thresholds.toml").read_text()))
+    from ood_fixtures import gate
+
+    shipped = gate.load(ROOT / "benchmarks" / "thresholds.toml")
+    named = {c["id"] for c in cells if shipped.limits_for(c["id"], "reference")}
     assert {c["id"] for c in cells if c["gate"]["outcome"] == "ungated"} == {c["id"] for c in cells} - named
     families = results["summary"]["families"]
-    assert set(families) == {"corruption", "synthetic", "natural", "medical", "molecular"}
+    assert set(families) == {"corruption", "synthetic", "natural", "medical", "molecular", "icl"}
+    assert len(results["diagnosis"]) == DIAGNOSIS and all(d["gate"]["outcome"] == "pass" for d in results["diagnosis"])
+    assert results["summary"]["icl"]["method"].startswith("few-shot adaptation (Tip-Adapter)")
     assert len(results["properties"]) == PROPERTIES
     assert set(results["summary"]["robustness_boundary"]) == {p["corruption"] for p in results["properties"]
                                                               if p["property"].startswith("severity-curve/")}
@@ -60,6 +66,10 @@ def test_full_main_job_passes_on_the_reference_model_and_reports_agree(run_suite
 
     junit = junit_cells(run.report_dir)
     assert len(junit) == CELLS
+    tree = ET.parse(run.report_dir / "junit.xml")
+    rows = [{p.get("name"): p.get("value") for p in case.iter("property")} for case in tree.iter("testcase")
+            if case.get("name").startswith("test_diagnosis")]  # fmt: skip
+    assert len(rows) == DIAGNOSIS and all({"zero_shot", "probe", "mapping_gap", "verdict"} <= set(r) for r in rows)
     by_id = {c["id"]: c for c in cells}
     clean = by_id["corruption/shapes/clean/0"]
     assert float(junit["test_clean"]["accuracy"]) == pytest.approx(clean["accuracy"], abs=1e-4)
@@ -73,7 +83,8 @@ def test_full_main_job_passes_on_the_reference_model_and_reports_agree(run_suite
     extras = html_extras(run.report_dir / "report.html")
     assert sum(extra.count("data:image/png;base64") for extra in extras) == CELLS * 4
     gallery = page[page.index("Examples per domain") :]
-    assert all(f"<code>{c['id']}</code>" in gallery for c in cells if c["family"] != "corruption")
+    assert all(f"<code>{c['id']}</code>" in gallery for c in cells if c["family"] not in ("corruption", "icl"))
+    assert "Diagnosis: why accuracy drops" in page and "In-context examples under shift" in page
 
 
 def test_predictions_do_not_depend_on_worker_count_or_rerun(run_suite, tmp_path):
@@ -87,13 +98,16 @@ def test_predictions_do_not_depend_on_worker_count_or_rerun(run_suite, tmp_path)
 
     assert len(predictions(one)) == 7
     assert predictions(one) == predictions(four) == predictions(again)
+    rows = [run.results()["diagnosis"] for run in (one, four, again)]  # the fog row's probe and answers too
+    assert len(rows[0]) == 1 and rows[0] == rows[1] == rows[2]
 
 
 def test_a_clearly_worse_model_fails_the_reference_gates(run_suite, tmp_path):
     # The shipped limits are the reference model's; held to them, a model that only reads colour fails.
     shipped = (ROOT / "benchmarks" / "thresholds.toml").read_text()
     for_any_model = tmp_path / "thresholds.toml"
-    for_any_model.write_text(shipped.replace('models = ["reference"]', 'models = ["*"]'))
+    for_any_model.write_text(re.sub(r'^models = .*$', 'models = ["*"]', shipped.replace('models = "reference", ', ""),
+                                    flags=re.M))  # fmt: skip
     run = run_suite("-k", "clean or gaussian_noise-1", "--model", "python:tests.models.toy:colour_only",
                     "--thresholds", str(for_any_model))
     assert run.returncode == 1, run.output[-2000:]
@@ -266,3 +280,33 @@ def test_a_wrong_data_root_layout_is_one_usage_error(run_suite, tmp_path):
     run = run_suite("-m", "real", "--data-root", str(tmp_path / "data"))
     assert run.returncode == 4 and "holds domain folders that PACS does not have: clipart" in run.output
     assert "Traceback" not in run.output
+
+
+def test_in_context_cells_report_curves_and_effects_for_a_model_that_reads_examples(run_suite):
+    run = run_suite("-m", "icl", "-k", "objects-sketch", "--samples", "20", "-n", "0",
+                    "--model", "python:tests.models.toy:ExampleCopier")  # fmt: skip
+    assert run.returncode == 0, run.output[-2000:]
+    results = run.results()
+    assert results["model"]["capabilities"] == ["classify_in_context", "features"]
+    icl = results["summary"]["icl"]
+    assert icl["method"] == "in-context examples"
+    lines = icl["curves"]["objects-sketch"]
+    assert set(lines) == {"target", "source", "skewed", "spurious"}
+    assert [x for x, _ in lines["target"]] == [0, 2, 4, 8] and [x for x, _ in lines["spurious"]] == [0, 2, 4, 8]
+    cells = {c["id"]: c for c in results["cells"]}
+    assert lines["target"][0][1] == cells["icl/objects-sketch/none/0"]["accuracy"]
+    assert lines["spurious"][0][1] == cells["icl/objects-sketch/spurious/0"]["accuracy"]
+    assert set(icl["effects"]["objects-sketch"]) == {"target_gain", "source_gain", "skew_change", "spurious_change",
+                                                         "spurious_gain"}
+    assert "In-context examples under shift" in (run.report_dir / "report.html").read_text()
+
+
+def test_a_model_without_examples_or_features_skips_those_tests_saying_why(run_suite):
+    run = run_suite("-m", "icl or diagnosis", "-k", "objects", "--samples", "10", "-n", "0", "-rs",
+                    "--model", "python:tests.models.toy:always_first")  # fmt: skip
+    assert run.returncode == 0, run.output[-2000:]
+    # zero-example cells are plain questions; every other in-context cell and every diagnosis row is skipped
+    assert re.search(r"\b2 passed, 16 skipped\b", run.output), run.output[-1500:]
+    assert "takes one image per question, not examples in context, and " in run.output
+    assert "gives no image features" in run.output
+    assert "no in-context cell can run" in run.output

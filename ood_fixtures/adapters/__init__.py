@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Protocol
 
-from ood_fixtures.adapters.base import Adapter, Prediction, Settings, SpecError
+from ood_fixtures.adapters.base import Adapter, Episode, Prediction, Settings, SpecError, Unsupported
 
 
 class Factory(Protocol):
@@ -96,4 +96,4 @@ def _load_builtin_adapters() -> None:
     from ood_fixtures.adapters import clip, openai, python, vlm  # noqa: F401
 
 
-__all__ = ["Adapter", "Prediction", "Settings", "SpecError", "register", "alias", "check", "create", "identity", "known"]
+__all__ = ["Adapter", "Episode", "Prediction", "Settings", "SpecError", "Unsupported", "register", "alias", "check", "create", "identity", "known"]

@@ -2,6 +2,11 @@
 
 Kept as small as lm-evaluation-harness's model API: an adapter classifies a batch of images among named labels,
 and describes itself for the report. Batching, metrics, gating and reporting live outside adapters.
+
+Two optional abilities serve the in-context and diagnosis scenarios (benchmarks/test_icl.py, test_diagnosis.py):
+`classify_in_context` (several images in one conversation: examples with their answers, then the query) and
+`features` (the model's own frozen image features, for a linear probe). An adapter that lacks one raises
+`Unsupported`, and the tests that need it are skipped with its message.
 """
 
 from __future__ import annotations
@@ -17,6 +22,10 @@ import numpy as np
 
 class SpecError(ValueError):
     """A `--model` value that cannot be used; its message says what is wrong and how to fix it."""
+
+
+class Unsupported(Exception):
+    """The model cannot do what a test asks of it; the message says what and why, and the test is skipped."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,14 @@ class Prediction:
     text: str | None = None
 
 
+@dataclass(frozen=True)
+class Episode:
+    """One in-context question: example images with their true labels, in the order shown, then the query."""
+
+    examples: tuple[tuple[np.ndarray, str], ...]
+    image: np.ndarray
+
+
 class Adapter(abc.ABC):
     """A model under test, created by the registry from a `--model` spec."""
 
@@ -59,6 +76,19 @@ class Adapter(abc.ABC):
     def describe(self) -> dict[str, Any]:
         """What results.json records about the model: enough to tell two models apart, never a secret."""
         return {"spec": self.spec}
+
+    def classify_in_context(self, episodes: Sequence[Episode], labels: Sequence[str]) -> list[Prediction]:
+        """One prediction per episode: the query classified after seeing the examples and their answers."""
+        raise Unsupported(f"{self.spec} takes one image per question, not examples in context")
+
+    def features(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """The model's frozen image features, one row per image (N x D float32)."""
+        raise Unsupported(f"{self.spec} gives no image features")
+
+    def capabilities(self) -> list[str]:
+        """Which optional abilities this adapter has (recorded in describe's output by the model handle)."""
+        own = type(self)
+        return [name for name in ("classify_in_context", "features") if getattr(own, name) is not getattr(Adapter, name)]
 
 
 @dataclass

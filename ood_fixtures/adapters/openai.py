@@ -2,7 +2,8 @@
 
 For example `openai:Qwen/Qwen2-VL-7B-Instruct@http://127.0.0.1:8000/v1` (vLLM, SGLang, ...): this is how a run
 scales past one machine, since the suite only sends requests. Each image is one request, asking the study's
-multiple-choice question; the answer text is parsed for a label.
+multiple-choice question; the answer text is parsed for a label. In-context examples go in the same request, as
+earlier user turns with their filled answers as assistant turns.
 
 `--model-arg` keys: concurrency (requests in flight, default 8), timeout (seconds per request, default 60),
 retries (extra attempts after a failure, default 3), backoff (first retry delay in seconds, doubling, default 0.5),
@@ -31,8 +32,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ood_fixtures import adapters
-from ood_fixtures.adapters.base import Adapter, Prediction, Settings, SpecError
-from ood_fixtures.prompts import multiple_choice_question
+from ood_fixtures.adapters.base import Adapter, Episode, Prediction, Settings, SpecError
+from ood_fixtures.prompts import filled_answer, in_context_messages, multiple_choice_question
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +166,18 @@ def png_data_url(image: np.ndarray) -> str:
     return "data:image/png;base64," + to_base64(image)
 
 
+def _with_images(messages: list[dict], urls: list[str]) -> list[dict]:
+    """Chat messages with each image part, in order, given as an `image_url` part."""
+    remaining = iter(urls)
+    return [
+        {**message, "content": [
+            {"type": "image_url", "image_url": {"url": next(remaining)}} if part["type"] == "image" else part
+            for part in message["content"]
+        ]}
+        for message in messages
+    ]  # fmt: skip
+
+
 class _Retry(Exception):
     """A failure worth another attempt: the server may be overloaded or restarting."""
 
@@ -192,13 +205,20 @@ class OpenAIAdapter(Adapter):
         }
 
     def classify(self, images: Sequence[np.ndarray], labels: Sequence[str]) -> list[Prediction]:
+        return self.classify_in_context([Episode((), image) for image in images], labels)
+
+    def classify_in_context(self, episodes: Sequence[Episode], labels: Sequence[str]) -> list[Prediction]:
+        """One request per episode: its examples as earlier turns with their filled answers, then the query."""
         from ood_fixtures.parsing import parse_answer
 
         question = multiple_choice_question(labels)
 
         def one(index: int) -> Prediction:
+            episode = episodes[index]
+            answers = [filled_answer(label, labels) for _, label in episode.examples]
+            images = [png_data_url(image) for image, _ in episode.examples] + [png_data_url(episode.image)]
             try:
-                content = self._ask(png_data_url(images[index]), question, seed=index)
+                content = self._ask(_with_images(in_context_messages(question, answers), images), seed=index)
             except Exception as error:  # noqa: BLE001 - a failed request is a wrong answer, never a lost one
                 reason = self.endpoint.redact(str(error) if isinstance(error, _Retry) else _reason(error))
                 self.errors.append(f"image {index}: {reason}")
@@ -207,20 +227,12 @@ class OpenAIAdapter(Adapter):
             content = self.endpoint.redact(content)
             return Prediction(parse_answer(content, labels), None, content)
 
-        # map() keeps the images' order whatever order the answers arrive in.
+        # map() keeps the episodes' order whatever order the answers arrive in.
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            return list(pool.map(one, range(len(images))))
+            return list(pool.map(one, range(len(episodes))))
 
-    def _ask(self, image_url: str, question: str, seed: int) -> str:
-        body = {
-            "model": self.endpoint.model,
-            "messages": [{"role": "user", "content": [
-                {"type": "image_url", "image_url": {"url": image_url}},
-                {"type": "text", "text": question},
-            ]}],
-            "temperature": 0,
-            "max_tokens": self.max_tokens,
-        }  # fmt: skip
+    def _ask(self, messages: list[dict], seed: int) -> str:
+        body = {"model": self.endpoint.model, "messages": messages, "temperature": 0, "max_tokens": self.max_tokens}
         jitter = random.Random(seed)  # seeded per image: the delays do not depend on thread scheduling
         attempts = self.retries + 1
         for attempt in range(attempts):

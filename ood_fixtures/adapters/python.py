@@ -1,8 +1,12 @@
 """A user's Python callable as the model: `python:package.module:attribute`.
 
 The attribute is a callable `f(images, labels) -> answers`, or a class whose instances are (it is instantiated
-once, with no arguments, so it can load weights in `__init__`). Each answer is a label string (anything else counts as unparsed) or a sequence of one score per
-label.
+once, with no arguments, so it can load weights in `__init__`). Each answer is a label string (anything else counts
+as unparsed) or a sequence of one score per label.
+
+Optional abilities, as attributes of the callable (methods, for a class): `features(images)` returns one feature
+row per image (for the diagnosis's linear probe and few-shot adaptation), and `in_context(episodes, labels)`
+answers `Episode`s (examples with their labels, then the query), one answer per episode, in the form above.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ood_fixtures import adapters
-from ood_fixtures.adapters.base import Adapter, Prediction, Settings, SpecError
+from ood_fixtures.adapters.base import Adapter, Episode, Prediction, Settings, SpecError
 
 
 def _split(argument: str) -> tuple[str, str]:
@@ -71,6 +75,26 @@ class PythonAdapter(Adapter):
         if len(answers) != len(images):
             raise ValueError(f"python:{self.argument} returned {len(answers)} answers for {len(images)} images")
         return [_prediction(answer, labels) for answer in answers]
+
+    def classify_in_context(self, episodes: Sequence[Episode], labels: Sequence[str]) -> list[Prediction]:
+        if not hasattr(self.model, "in_context"):
+            return super().classify_in_context(episodes, labels)
+        answers = list(self.model.in_context(episodes, labels))
+        if len(answers) != len(episodes):
+            raise ValueError(f"python:{self.argument} returned {len(answers)} answers for {len(episodes)} episodes")
+        return [_prediction(answer, labels) for answer in answers]
+
+    def features(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        if not hasattr(self.model, "features"):
+            return super().features(images)
+        rows = np.asarray(self.model.features(images), dtype=np.float32)
+        if rows.ndim != 2 or len(rows) != len(images):
+            raise ValueError(f"python:{self.argument} features: expected {len(images)} rows, got shape {rows.shape}")
+        return rows
+
+    def capabilities(self) -> list[str]:
+        return [name for name, attribute in (("classify_in_context", "in_context"), ("features", "features"))
+                if hasattr(self.model, attribute)]  # fmt: skip
 
 
 adapters.register("python", PythonFactory())

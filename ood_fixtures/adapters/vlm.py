@@ -7,6 +7,10 @@ multiple-choice question through the processor's chat template. Two answer modes
 - `score`: each option's answer ("Answer Choice: <option>") ranked by the model's log-likelihood after the
   prompt; no parsing, and per-label scores (softmax of the log-likelihoods) for calibration metrics.
 
+Several images in one conversation (`classify_in_context`): each example image with the question and its filled
+answer, then the query (`prompts.in_context_messages`). Image features (`features`) are the vision tower's pooled
+output.
+
 `--model-arg` keys read here: `lettered` (true: options as "A. ...", answers as letters), `max_new_tokens`
 (default 16), and the loader's `dtype`, `revision`, `attn_implementation`.
 """
@@ -19,12 +23,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from ood_fixtures import adapters
-from ood_fixtures.adapters.base import Adapter, Prediction, Settings, SpecError
+from ood_fixtures.adapters.base import Adapter, Episode, Prediction, Settings, SpecError, Unsupported
 from ood_fixtures.adapters.batching import Batcher
 from ood_fixtures.adapters.hub import check_checkpoint, load_pretrained, weights_fingerprint
-from ood_fixtures.prompts import ANSWER_PREFIX, LETTERS, multiple_choice_question, natural
+from ood_fixtures.prompts import LETTERS, filled_answer, in_context_messages, multiple_choice_question
 
-REFERENCE_PATH = Path(__file__).resolve().parents[1] / "reference" / "llava-shapes"
+REFERENCE_PATH = Path(__file__).resolve().parents[1] / "reference" / "llava-reference"
 ANSWER_MODES = ("generate", "score")
 
 
@@ -72,46 +76,71 @@ class VlmAdapter(Adapter):
             "question": multiple_choice_question(["<label 1>", "<label 2>"], self.lettered),
         }  # fmt: skip
 
-    def prompt(self, labels: Sequence[str]) -> str:
+    def prompt(self, labels: Sequence[str], examples: Sequence[str] = ()) -> str:
+        """The question about one image, after the examples (their labels) shown with their filled answers."""
         question = multiple_choice_question(labels, self.lettered)
-        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
-        return self.processor.apply_chat_template(messages, add_generation_prompt=True)
-
-    def answers(self, labels: Sequence[str]) -> list[str]:
-        """The answer each option would be, in the question's own format."""
-        if self.lettered:
-            return [f"{ANSWER_PREFIX} {LETTERS[i]}" for i in range(len(labels))]
-        return [f"{ANSWER_PREFIX} {natural(label)}" for label in labels]
+        answers = [filled_answer(label, labels, self.lettered) for label in examples]
+        return self.processor.apply_chat_template(in_context_messages(question, answers), add_generation_prompt=True)
 
     def classify(self, images: Sequence[np.ndarray], labels: Sequence[str]) -> list[Prediction]:
+        self._check(labels)
+        prompt = self.prompt(labels)
+        return self.batches.map(lambda batch: self._answer([prompt] * len(batch), [[i] for i in batch], labels), images)
+
+    def classify_in_context(self, episodes: Sequence[Episode], labels: Sequence[str]) -> list[Prediction]:
+        self._check(labels)
+
+        def run(batch: list[Episode]) -> list[Prediction]:
+            prompts = [self.prompt(labels, [label for _, label in e.examples]) for e in batch]
+            return self._answer(prompts, [[*(image for image, _ in e.examples), e.image] for e in batch], labels)
+
+        return self.batches.map(run, episodes)
+
+    def features(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """The vision tower's pooled output (before the projector): what the language model is shown."""
+        tower = self.model.model.vision_tower if hasattr(self.model, "model") else None
+        if tower is None or not hasattr(self.processor, "image_processor"):
+            raise Unsupported(f"{self.spec}: no vision tower found to take image features from")
+
+        def run(batch: list[np.ndarray]) -> list[np.ndarray]:
+            pixels = self.processor.image_processor(images=batch, return_tensors="pt")["pixel_values"]
+            with self.torch.inference_mode():
+                output = tower(pixel_values=pixels.to(self.settings.device, self.dtype))
+            pooled = getattr(output, "pooler_output", None)
+            pooled = output.last_hidden_state.mean(1) if pooled is None else pooled
+            return list(pooled.float().cpu().numpy())
+
+        return np.stack(self.batches.map(run, images))
+
+    def _check(self, labels: Sequence[str]) -> None:
         if self.lettered and len(labels) > len(LETTERS):
             raise ValueError(f"lettered options allow at most {len(LETTERS)} labels, got {len(labels)}")
-        prompt = self.prompt(labels)
-        run = self._generate if self.settings.answer_mode == "generate" else self._score
-        return self.batches.map(lambda batch: run(prompt, batch, labels), images)
 
-    def _inputs(self, texts: list[str], images: list[np.ndarray]):
+    def _answer(self, prompts: list[str], images: list[list[np.ndarray]], labels: Sequence[str]) -> list[Prediction]:
+        run = self._generate if self.settings.answer_mode == "generate" else self._score
+        return run(prompts, images, labels)
+
+    def _inputs(self, texts: list[str], images: list[list[np.ndarray]]):
         batch = self.processor(text=texts, images=images, padding=True, return_tensors="pt")
         return batch.to(self.settings.device)
 
-    def _generate(self, prompt: str, images: list[np.ndarray], labels: Sequence[str]) -> list[Prediction]:
+    def _generate(self, prompts: list[str], images: list[list[np.ndarray]], labels: Sequence[str]) -> list[Prediction]:
         from ood_fixtures.parsing import parse_answer
 
-        inputs = self._inputs([prompt] * len(images), images)
+        inputs = self._inputs(prompts, images)
         with self.torch.inference_mode():
             output = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
         texts = self.tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
         return [Prediction(parse_answer(text, labels, lettered=self.lettered), text=text.strip()) for text in texts]
 
-    def _score(self, prompt: str, images: list[np.ndarray], labels: Sequence[str]) -> list[Prediction]:
-        """Log-likelihood of each option's answer after the prompt; one forward pass per (image, option)."""
+    def _score(self, prompts: list[str], images: list[list[np.ndarray]], labels: Sequence[str]) -> list[Prediction]:
+        """Log-likelihood of each option's answer after its prompt; one forward pass per (question, option)."""
         torch = self.torch
-        joiner = "" if prompt[-1:].isspace() else " "
-        answers = self.answers(labels)
-        texts = [prompt + joiner + answer for _ in images for answer in answers]
-        repeated = [image for image in images for _ in answers]
+        answers = [filled_answer(label, labels, self.lettered) for label in labels]
+        texts = [p + ("" if p[-1:].isspace() else " ") + answer for p in prompts for answer in answers]
+        repeated = [shown for shown in images for _ in answers]
         inputs = self._inputs(texts, repeated)
-        prompt_length = len(self.processor(text=[prompt], images=images[:1])["input_ids"][0])
+        prompt_lengths = [len(ids) for ids in self.processor(text=prompts, images=images)["input_ids"]]
         lengths = inputs["attention_mask"].sum(dim=1)
         with torch.inference_mode():
             logits = self.model(**inputs).logits.float()
@@ -120,9 +149,9 @@ class VlmAdapter(Adapter):
         token_scores = log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
         totals = []
         for row in range(len(texts)):
-            answer_tokens = int(lengths[row]) - prompt_length  # left padding: the answer is the row's tail
+            answer_tokens = int(lengths[row]) - prompt_lengths[row // len(answers)]  # left padding: the row's tail
             totals.append(float(token_scores[row, -answer_tokens:].sum()))
-        table = np.array(totals).reshape(len(images), len(answers))
+        table = np.array(totals).reshape(len(prompts), len(answers))
         probabilities = np.exp(table - table.max(axis=1, keepdims=True))
         probabilities /= probabilities.sum(axis=1, keepdims=True)
         return [Prediction(labels[int(row.argmax())], tuple(float(p) for p in row)) for row in probabilities]
