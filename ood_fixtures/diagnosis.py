@@ -107,6 +107,10 @@ class Diagnosis:
     verdict: gate.Verdict
 
     @property
+    def id(self) -> str:
+        return diagnosis_id(self.cell)
+
+    @property
     def n(self) -> int:
         return len(self.measurement.truth)
 
@@ -134,19 +138,23 @@ class Diagnosis:
     def causes(self) -> list[str]:
         return causes(self.zero_shot, self.probe, self.semantic_gain, len(self.measurement.labels))
 
+    @property
+    def explanation(self) -> str:
+        return verdict_text(self.causes, self.zero_shot)
+
     def to_dict(self) -> dict[str, Any]:
         """The results.json form of a diagnosis row (see docs/architecture.md)."""
         c, m = self.cell, self.measurement
         probe = metrics.accuracy(sum(m.probe), self.n)
         gain = self.semantic_gain
         return {
-            "id": diagnosis_id(c), "family": c.family, "scenario": c.scenario, "shift": c.shift,
+            "id": self.id, "family": c.family, "scenario": c.scenario, "shift": c.shift,
             "severity": c.severity, "n": self.n, "classes": len(m.labels), "zero_shot": round(self.zero_shot, 4),
             "unparsed": sum(a is None for a in m.plain), "probe": round(self.probe, 4),
             "probe_ci_low": probe.ci_low, "probe_ci_high": probe.ci_high, "mapping_gap": round(self.gap, 4),
             "semantic_gain": None if gain is None else round(gain, 4),
             "described_unparsed": None if m.described is None else sum(a is None for a in m.described),
-            "causes": self.causes, "verdict": verdict_text(self.causes, self.zero_shot),
+            "causes": self.causes, "verdict": self.explanation,
             "gate": self.verdict.to_dict(),
         }  # fmt: skip
 

@@ -50,6 +50,10 @@ class CellResult:
     samples: tuple[SampleResult, ...]
     examples: tuple[tuple[SampleResult, np.ndarray], ...]  # a few samples with their images, for the HTML report
 
+    @property
+    def id(self) -> str:
+        return self.cell.id
+
     def to_dict(self) -> dict[str, Any]:
         """The results.json form of the cell (see docs/architecture.md for the schema)."""
         c = self.cell

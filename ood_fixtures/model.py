@@ -36,38 +36,38 @@ class ModelUnderTest:
         self._adapter: Adapter | None = None
         self._description: dict[str, Any] | None = None
         self._failure: str | None = None
-        # This process's answers by cell: property tests ask for their clean cell at every drawn example, and
-        # models that are never cached (python: callables) would otherwise answer it again each time.
-        self._answered: dict[tuple, tuple[list, list]] = {}
+        # This process's records by what was asked: property tests ask for their clean cell at every drawn
+        # example, and models that are never cached (python: callables) would otherwise answer it again each time.
+        self._answered: dict[tuple, Any] = {}
 
     def answers(self, cell: Cell, seed: int, count: int, module: Path) -> tuple[list, list]:
         """Every sample's answer and the report's examples (see `evaluate.predict`), from the cell's record when
         the cache holds one for this model, seed, count and rendering code (`module` defines the cell)."""
-        asked = (cell.id, tuple(cell.labels), seed, count, module)
-        if asked not in self._answered:
-            self._answered[asked] = self._answer(cell, seed, count, module)
-        return self._answered[asked]
 
-    def _answer(self, cell: Cell, seed: int, count: int, module: Path) -> tuple[list, list]:
         def fresh() -> str:
             return records.encode_cell(*evaluation.predict(cell, self.adapter(), seed, count))
 
-        return records.decode_cell(self._recorded(cell.id, cell, seed, count, module, fresh))
+        return self._recorded(cell.id, cell, seed, count, module, fresh, records.decode_cell)
 
     def diagnosis(self, cell: Cell, seed: int, count: int, module: Path) -> diagnosis.Measurement:
         """The diagnosis's per-sample measures on the cell's first `count` images, from its record if cached."""
-        asked = ("diagnosis", cell.id, seed, count, module)
+
+        def fresh() -> str:
+            return diagnosis.measure(cell, self.adapter(), seed, count).encode()
+
+        name = diagnosis.diagnosis_id(cell)
+        return self._recorded(name, cell, seed, count, module, fresh, diagnosis.Measurement.decode)
+
+    def _recorded(self, name: str, cell: Cell, seed: int, count: int, module: Path,
+                  fresh: Callable[[], str], decode: Callable[[str], Any]) -> Any:  # fmt: skip
+        """The record `name` of a cell, decoded: once per process, from the cache when it holds it, else
+        computed by `fresh()` (and stored)."""
+        asked = (name, tuple(cell.labels), seed, count, module)
         if asked not in self._answered:
-
-            def fresh() -> str:
-                return diagnosis.measure(cell, self.adapter(), seed, count).encode()
-
-            stored = self._recorded(diagnosis.diagnosis_id(cell), cell, seed, count, module, fresh)
-            self._answered[asked] = diagnosis.Measurement.decode(stored)
+            self._answered[asked] = decode(self._stored(name, cell, seed, count, module, fresh))
         return self._answered[asked]
 
-    def _recorded(self, name: str, cell: Cell, seed: int, count: int, module: Path, fresh: Callable[[], str]) -> str:
-        """The record `name` of a cell, computed by `fresh()` and stored when the cache holds none."""
+    def _stored(self, name: str, cell: Cell, seed: int, count: int, module: Path, fresh: Callable[[], str]) -> str:
         if self.cache is None or self.identity is None:
             return fresh()
         render = records.render_digest(module) + records.content_key(cell.source)

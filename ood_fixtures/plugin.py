@@ -219,8 +219,7 @@ def record_finding(request: pytest.FixtureRequest) -> Callable[[Finding], None]:
 def assert_gate(result: CellResult | Diagnosis) -> None:
     """The assertion of a cell (or diagnosis) test: fails with the gate's reasons alone, without a traceback."""
     if not result.verdict.passed:
-        name = diagnosis.diagnosis_id(result.cell) if isinstance(result, Diagnosis) else result.cell.id
-        pytest.fail(f"{name}: " + "; ".join(result.verdict.reasons), pytrace=False)
+        pytest.fail(f"{result.id}: " + "; ".join(result.verdict.reasons), pytrace=False)
 
 
 def _measured(request: pytest.FixtureRequest, run: Callable[[], Any]) -> Any:
@@ -247,15 +246,11 @@ def diagnose(ood_run: Run, model: ModelUnderTest, request: pytest.FixtureRequest
         request.node.stash[DIAGNOSIS] = row
         request.node.user_properties.extend(
             [("zero_shot", f"{row.zero_shot:.4f}"), ("probe", f"{row.probe:.4f}"), ("mapping_gap", f"{row.gap:+.4f}"),
-             ("verdict", verdict_text(row)), ("gate", row.verdict.outcome)]
+             ("verdict", row.explanation), ("gate", row.verdict.outcome)]
         )  # fmt: skip
         return row
 
     return run_row
-
-
-def verdict_text(row: Diagnosis) -> str:
-    return diagnosis.verdict_text(row.causes, row.zero_shot)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from ood_fixtures import icl
 from ood_fixtures.summary import summarize
 
 SCHEMA = 1
@@ -140,9 +141,7 @@ def _minus(a: float | None, b: float | None) -> float | None:
 
 
 def icl_method(model: dict[str, Any] | None) -> str | None:
-    from ood_fixtures.icl import method
-
-    return method((model or {}).get("capabilities", []))
+    return icl.method((model or {}).get("capabilities", []))
 
 
 def _cell_order(cell: dict[str, Any]) -> tuple:
