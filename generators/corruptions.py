@@ -170,10 +170,22 @@ class Corrupter:
         self.name = name
         self.severity = severity
         self.size = size
-        self._pipeline: A.Compose | None = None
+        self._pipeline: Callable[[np.ndarray, int], np.ndarray] | None = None
 
     def __call__(self, image: np.ndarray, seed: int, index: int | str) -> np.ndarray:
         if self._pipeline is None:
-            self._pipeline = A.Compose([CORRUPTIONS[self.name].transform(self.severity, self.size)], seed=0)
-        self._pipeline.set_random_seed(derive_seed(seed, "corruption", self.name, self.severity, index))
-        return self._pipeline(image=image)["image"]
+            self._pipeline = self._build()
+        return self._pipeline(image, derive_seed(seed, "corruption", self.name, self.severity, index))
+
+    def _build(self) -> Callable[[np.ndarray, int], np.ndarray]:
+        transform = CORRUPTIONS[self.name].transform(self.severity, self.size)
+        if isinstance(transform, T.DrawsNothing) and transform.p == 1:
+            # Compose's checks and reseeding cost about 0.04 ms a call: a fifth of saturate's own time.
+            return lambda image, _: transform.apply(image)
+        pipeline = A.Compose([transform], seed=0)
+
+        def corrupt(image: np.ndarray, seed: int) -> np.ndarray:
+            pipeline.set_random_seed(seed)
+            return pipeline(image=image)["image"]
+
+        return corrupt

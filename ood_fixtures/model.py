@@ -8,7 +8,6 @@ record when there is one, and loads the model (once per process) when a cell fir
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -94,8 +93,6 @@ class ModelUnderTest:
         return self._description
 
     def _load(self) -> Adapter:
-        if self.settings.device == "cpu":
-            _share_cpu_threads()
         try:
             adapter = adapters.create(self.spec, self.settings)
         except Exception as error:  # any loader error: its message is what the user needs
@@ -115,10 +112,3 @@ class ModelUnderTest:
         key = json.dumps(self._description, sort_keys=True)  # weights, dtype, device, prompts, answer mode
         return CachedAdapter(adapter, self.cache, model_key=key, chunk=self.settings.batch_size or CACHE_CHUNK)
 
-
-def _share_cpu_threads() -> None:
-    """Split the cores between xdist workers: oversubscribed BLAS threads are slower than fewer threads."""
-    import torch
-
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))

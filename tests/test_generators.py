@@ -88,3 +88,17 @@ def test_unknown_corruption_and_severity_are_refused():
         Corrupter("rain", 1, 64)
     with pytest.raises(ValueError, match="severity"):
         Corrupter("fog", 6, 64)
+
+
+@pytest.mark.parametrize("scale, shift", [(0.3, 0.0), (2.0, 0.0), (20.0, 0.2)])
+def test_saturate_matches_imagenet_c_within_one_grey_level(scale, shift):
+    # ImageNet-C's saturate: HSV on [0, 1] floats, S scaled and shifted, back to RGB; ours skips the rescaling.
+    import cv2
+
+    from generators.transforms import Saturate
+
+    image = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    hsv = cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2HSV)
+    hsv[..., 1] = np.clip(hsv[..., 1] * scale + shift, 0, 1)
+    expected = np.clip(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), 0, 1) * 255
+    assert np.abs(Saturate(scale, shift).apply(image) - expected).max() <= 1.0
