@@ -94,17 +94,23 @@ every generated family's source domain.
 - **Training data**: the source domain of every family, drawn under "-train" scenario names (seed {seed}); images
   per domain: {images_table}. Every image under the identity and the first {shift_images} of each domain under
   each of the episode pseudo-shifts {shifts} (frozen vision features precomputed once).
-- **Curriculum**: the first {single_steps} steps are single-image questions only (no shift, true names, every
-  domain in each batch). Trained on episodes from the start, the model settled on a shortcut (answering with the
-  labels already given in the episode) and never learned to look at the images.
-- **Episodes** (after that): single-image batches in 25% of the steps, otherwise 2 to 9 (image, question,
-  answer) turns of one family and domain per step; the classes of an episode are drawn from a random subset of the family's classes (so classes
-  repeat and can be copied). In {permute:.0%} of the episodes the class names are permuted within the family
-  (the only way to answer is to copy the label of an earlier example of the same class); in {shift:.0%} every
-  image gets the same pseudo-shift (never for shapes, whose names name colours). Loss: every answer's tokens (the k-th answer is a (k-1)-shot prediction; the
-  first one is a single-image question), except answers in name-permuted episodes whose class had not been shown.
-- **Optimisation**: {steps} steps of about {token_budget} tokens (padded),
-  AdamW with a one-cycle schedule (5% warm-up) peaking at {lr}; {episodes:,} episodes, {answers:,} answers in the loss.
+- **Stages**: each stage continues from the weights the one before wrote (`--init`); the card's figures are the
+  last stage's:
+{stages_table}
+- **Curriculum** (stage 1): the first {first_single_steps} steps are single-image questions only (no shift, true
+  names, every domain in each batch). Trained on episodes from the start, the model settled on a shortcut
+  (answering with the labels already given in the episode) and never learned to look at the images.
+- **Episodes** (after that): single-image batches in a share of the steps (`--single-share`), otherwise 2 to 9
+  (image, question, answer) turns of one family and domain per step; the classes of an episode are drawn from a
+  random subset of the family's classes (so classes repeat and can be copied). In a share of the episodes
+  (`--permute`) the class names are permuted within the family (the only way to answer is to copy the label of
+  an earlier example of the same class; from stage 2 such an episode shows at most `--copy-classes` classes, so
+  that most of its answers can be copied); in {shift:.0%} every image gets the same pseudo-shift (never for
+  shapes, whose names name colours). Loss: every answer's tokens (the k-th answer is a (k-1)-shot prediction;
+  the first one is a single-image question), except answers in name-permuted episodes whose class had not been
+  shown. Later stages draw the many-class domains more often (`--weight`) to win back single-image accuracy.
+- **Optimisation**: steps of about {token_budget} tokens (padded), AdamW with a one-cycle schedule (5% warm-up)
+  peaking at each stage's `--lr` (default 2e-3).
 - **Held-out single-image accuracy** ({heldout_images} fresh images per domain, "-heldout" names; greedy
   generation through the suite's `vlm:` adapter, parsed by `ood_fixtures.parsing`):
 {heldout_table}
@@ -115,17 +121,18 @@ every generated family's source domain.
   "permuted names": the family's class names permuted for the examples and the query alike, so that only the
   examples can tell which name is right (chance is 1 / classes); "inverted": every image colour-inverted (a
   training pseudo-shift, on held-out images).
-- **Trained in** {train_seconds:.0f} s on the CPU (torch {torch}, {threads} threads): {render_seconds:.0f} s
-  rendering, {feature_seconds:.0f} s vision features, {loop_seconds:.0f} s training; evaluation
-  {eval_seconds:.0f} s more.
-- **Retrain**: `python scripts/train_reference_vlm.py` (seeded; the figures above are from `training.json`,
-  which the script writes).
-- **Known limits**: in this run it does NOT use its in-context examples: accuracy is flat (or a little lower)
-  with more examples, and with permuted names it stays at chance, so it answers from the query image alone (the
-  episode phase, about {episode_steps} steps, was too short for a copy circuit to form on 2 CPU cores). Shapes
-  are never pseudo-shifted (their names name colours: a channel-permuted red circle is no longer red), so its
-  "inverted" row is at zero. Single-image accuracy on shapes (0.82) is below the shapes-only model this one
-  replaced (0.90 on 24 classes), the cost of learning every family in the same 1.3M parameters. Not trained on
+- **Trained in** {total_seconds:.0f} s on the CPU over all stages (torch {torch}, {threads} threads); the
+  last stage: {render_seconds:.0f} s rendering, {feature_seconds:.0f} s vision features, {loop_seconds:.0f} s
+  training; evaluation {eval_seconds:.0f} s more.
+- **Retrain**: run the stages' commands in order (seeded; the figures above are from `training.json`, which the
+  script writes).
+- **Known limits**: it does not copy labels from its examples: with permuted names it stays near chance over
+  every stage (the share of permuted-episode names it got right during training, first name token, is in the
+  stages table), so it answers mostly from the query image; accuracy moves with examples only where they carry
+  something the query image alone does not (see the benchmarks' in-context cells). A copy circuit needs an
+  image match and a label fetch across about 100 tokens of question text; {layers} layers of width {hidden} did
+  not form one in {episode_steps:,} episode steps on 2 CPU cores. Shapes are never pseudo-shifted (their names
+  name colours: a channel-permuted red circle is no longer red), so its "inverted" row is at zero. Not trained on
   lettered options (`--model-arg lettered=true`): expect chance. Prompts over {max_tokens} tokens (more than
   about 12 examples of a 24-class family) are past its context.
 """
@@ -210,8 +217,9 @@ class Episodes:
     """Training sequences: in-context episodes as token ids, image feature indices and loss masks."""
 
     def __init__(self, processor, labels: dict[str, list[str]], rng: np.random.Generator, permute: float,
-                 shift: float) -> None:  # fmt: skip
+                 shift: float, copy_classes: int) -> None:  # fmt: skip
         self.processor = processor
+        self.copy_classes = copy_classes
         self.tokenizer = processor.tokenizer
         self.labels = labels
         self.rng = rng
@@ -232,7 +240,7 @@ class Episodes:
                                                     add_generation_prompt=True)  # fmt: skip
         return prompt + " " + answers[-1] + self.tokenizer.eos_token
 
-    def tokens(self, text: str, answers: list[str], scored: list[bool]) -> tuple[list[int], list[bool]]:
+    def tokens(self, text: str, answers: list[str], scored: list[bool]) -> tuple[list[int], list[bool], list[int]]:
         """Token ids with each `<image>` expanded to IMAGE_TOKENS, and which tokens are scored answer tokens
         (each answer ends at an end-of-turn token; the answer's own tokens come right before it)."""
         ids = self.tokenizer(text)["input_ids"]
@@ -242,11 +250,14 @@ class Episodes:
         ends = [i for i, token in enumerate(expanded) if token == self.eos_id]
         assert len(ends) == len(answers), (len(ends), len(answers))
         mask = [False] * len(expanded)
+        names = []  # the first token of each scored answer's class name (what a copy must get right)
         for end, answer, keep in zip(ends, answers, scored):
             if keep:
-                for i in range(end - self.answer_length(answer), end + 1):
+                start = end - self.answer_length(answer)
+                for i in range(start, end + 1):
                     mask[i] = True
-        return expanded, mask
+                names.append(start + self.answer_length(ANSWER_PREFIX))
+        return expanded, mask, names
 
     def sample(self, domain: str, turns: int, pool: dict[str, np.ndarray], shift: str) -> dict:
         """One episode of `turns` (image, question, answer) turns from a domain's images (`pool`: label ->
@@ -255,18 +266,28 @@ class Episodes:
         family = domain.split("/")[0]
         names = self.labels[family]
         classes = [c for c in names if len(pool.get(c, ())) > 0]
-        subset = rng.choice(len(classes), size=int(rng.integers(1, len(classes) + 1)), replace=False)
+        if self.copy_classes:
+            # Name-permuted episodes show few classes, so that most answers can be copied from an earlier example
+            # and only matching the query image to the right example tells which shown name is right.
+            permuted = bool(rng.random() < self.permute)
+            most = min(self.copy_classes, len(classes)) if permuted else len(classes)
+            least = min(2, most) if permuted and turns > 1 else 1
+        else:  # any number of classes, drawn in the first stage's order (so that it retrains bit for bit)
+            permuted, most, least = None, len(classes), 1
+        subset = rng.choice(len(classes), size=int(rng.integers(least, most + 1)), replace=False)
         drawn = [classes[int(rng.choice(subset))] for _ in range(turns)]
-        permuted = bool(rng.random() < self.permute)
+        if permuted is None:
+            permuted = bool(rng.random() < self.permute)
         rename = dict(zip(names, (names[i] for i in rng.permutation(len(names))))) if permuted else None
         options = [names[i] for i in rng.permutation(len(names))]
         question = multiple_choice_question(options)
         answers = [filled_answer(rename[c] if permuted else c, options) for c in drawn]
         scored = [not permuted or c in drawn[:t] for t, c in enumerate(drawn)]
         rows = [int(rng.choice(pool[c])) for c in drawn]
-        ids, mask = self.tokens(self.text(question, answers), answers, scored)
+        ids, mask, name_starts = self.tokens(self.text(question, answers), answers, scored)
+        # a scored answer of a name-permuted episode names a class shown before: it can only be copied
         return {"ids": ids, "mask": mask, "rows": rows, "permuted": permuted, "shift": shift,
-                "answers": sum(scored)}  # fmt: skip
+                "answers": sum(scored), "copies": name_starts if permuted else []}  # fmt: skip
 
 
 def embed(model: LlavaForConditionalGeneration, ids: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
@@ -292,7 +313,7 @@ def check_embedding_path(model, processor, samples: list[np.ndarray], features: 
     return float((reference - mine).abs().max())
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "ood_fixtures" / "reference" / "llava-reference")
     parser.add_argument("--seed", type=int, default=0)
@@ -304,6 +325,14 @@ def main() -> None:
     parser.add_argument("--shift", type=float, default=0.4, help="share of episodes with a pseudo-shift")
     parser.add_argument("--single-steps", type=int, default=600,
                         help="first steps on single-image questions only (no shift, no permuted names)")
+    parser.add_argument("--copy-classes", type=int, default=0,
+                        help="most classes a name-permuted episode shows (fewer: more answers can be copied); "
+                             "0: any number")
+    parser.add_argument("--single-share", type=float, default=0.25,
+                        help="share of the episode-phase steps that train single-image questions")
+    parser.add_argument("--weight", action="append", default=[], metavar="DOMAIN=W",
+                        help="how often a source domain is drawn, over DOMAIN_WEIGHTS (repeatable)")
+    parser.add_argument("--init", type=Path, help="continue training this saved model (skips --single-steps)")
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--heads", type=int, default=4)
@@ -313,6 +342,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2,
                         help="torch threads (the shipped model: 2; 1 is steadier on a shared machine)")
     parser.add_argument("--skip-eval", action="store_true")
+    return parser
+
+
+def main() -> None:
+    parser = arguments()
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -327,9 +361,17 @@ def main() -> None:
             options = [names[j] for j in rng.permutation(len(names))]
             corpus.append(multiple_choice_question(options) + " " + filled_answer(names[i % len(names)], options))
     corpus += ["USER: ASSISTANT:"]
-    processor = build_processor(corpus)
+    if args.init:
+        args.single_steps = 0
+        # Continue from a saved model (its tokenizer too): the episode phase alone, on a model that already
+        # reads images.
+        processor = LlavaProcessor.from_pretrained(args.init)
+        model = LlavaForConditionalGeneration.from_pretrained(args.init)
+        model.model.vision_tower.requires_grad_(False)
+    else:
+        processor = build_processor(corpus)
+        model = build_model(processor.tokenizer, args.hidden, args.layers, args.heads)
     tokenizer = processor.tokenizer
-    model = build_model(tokenizer, args.hidden, args.layers, args.heads)
 
     # Images (identity) per domain: the CLIP's training counts, halved.
     counts = {f"{family}/{domain}": round(n * args.image_scale / 2) for family, domain, n in TRAINING}
@@ -361,20 +403,22 @@ def main() -> None:
     print(f"pixel path vs precomputed features: max logit difference {difference:.2e}", flush=True)
     assert difference < 1e-4, difference
 
-    episodes = Episodes(processor, labels, rng, args.permute, args.shift)
-    weights = np.array([DOMAIN_WEIGHTS[d] for d in domains])
+    episodes = Episodes(processor, labels, rng, args.permute, args.shift, args.copy_classes)
+    chosen = {**DOMAIN_WEIGHTS, **{d: float(w) for d, w in (item.split("=") for item in args.weight)}}
+    weights = np.array([chosen[d] for d in domains])
     weights /= weights.sum()
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
     loop_started = time.time()
     totals = {"episodes": 0, "answers": 0}
-    running = []
+    running, copied = [], [0, 0]  # copied: name-permuted answers whose class name's first token was right
+    late = [0, 0]  # the same over the last LATE_STEPS steps, for the card
     for step in range(args.steps):
         model.train()
         single_phase = step < args.single_steps
         episodes.permute = 0.0 if single_phase else args.permute
-        if single_phase or rng.random() < 0.25:
+        if single_phase or rng.random() < args.single_share:
             # Single-image questions, every domain in one batch (their lengths differ little).
             batch, length = [], 0
             while True:
@@ -419,10 +463,22 @@ def main() -> None:
         totals["episodes"] += len(batch)
         totals["answers"] += sum(e["answers"] for e in batch)
         running.append(loss.item())
+        copies = [(i, position) for i, e in enumerate(batch) for position in e["copies"]]
+        if copies:
+            with torch.no_grad():
+                rows, positions = torch.tensor(copies).T
+                guessed = model.lm_head(hidden[rows, positions - 1]).argmax(-1)
+                copied[0] += int((guessed == ids[rows, positions]).sum())
+                copied[1] += len(copies)
         if step % 50 == 0 or step == args.steps - 1:
-            print(f"step {step:5d}  loss {np.mean(running):.4f}  ({domain}, {turns} turns, {shift}, batch "
-                  f"{len(batch)}x{length})  {time.time() - started:.0f}s", flush=True)  # fmt: skip
-            running = []
+            copy = f"{copied[0] / copied[1]:.2f} of {copied[1]}" if copied[1] else "-"
+            print(f"step {step:5d}  loss {np.mean(running):.4f}  copied names {copy}  ({domain}, {turns} turns, "
+                  f"{shift}, batch {len(batch)}x{length})  {time.time() - started:.0f}s", flush=True)  # fmt: skip
+            running, copied = [], [0, 0]
+        if step >= args.steps - LATE_STEPS and copies:
+            late[0] += int((guessed == ids[rows, positions]).sum())
+            late[1] += len(copies)
+    late_copies = round(late[0] / late[1], 3) if late[1] else None
     loop_seconds = time.time() - loop_started
     train_seconds = time.time() - started
     print(f"trained in {train_seconds:.0f}s ({loop_seconds:.0f}s in the loop)", flush=True)
@@ -434,11 +490,17 @@ def main() -> None:
     info = {"seed": args.seed, "steps": args.steps, "token_budget": args.token_budget, "lr": args.lr,
             "hidden": args.hidden, "layers": args.layers, "heads": args.heads, "max_tokens": MAX_TOKENS,
             "permute": args.permute, "shift": args.shift, "single_steps": args.single_steps, "shifts": list(SHIFTS[1:]),
+            "single_share": args.single_share, "copy_classes": args.copy_classes, "domain_weights": chosen,
+            "init": None if args.init is None else args.init.name,
             "shift_images": args.shift_images, "images": counts, **totals, "prefix": ANSWER_PREFIX,
             "parameters": sum(p.numel() for p in model.parameters()), "torch": torch.__version__,
             "threads": torch.get_num_threads(), "render_seconds": round(render_seconds, 1),
             "feature_seconds": round(feature_seconds, 1), "loop_seconds": round(loop_seconds, 1),
             "train_seconds": round(train_seconds, 1), "pixel_path_max_logit_difference": difference}  # fmt: skip
+    earlier = json.loads((args.init / "training.json").read_text()) if args.init else None
+    info["stages"] = stages(earlier) + [{"command": command(parser, args), "steps": args.steps,
+                                         "single_steps": args.single_steps, **totals,
+                                         "train_seconds": round(train_seconds), "copied_late": late_copies}]
     if not args.skip_eval:
         t0 = time.time()
         info.update(evaluate(args.out, args.seed, args.eval_images, args.eval_episodes))
@@ -447,6 +509,34 @@ def main() -> None:
     if not args.skip_eval:
         (args.out / "README.md").write_text(card(info))
     print(json.dumps(info, indent=2))
+
+
+LATE_STEPS = 500
+NOT_TRAINING = {"help", "out", "init", "skip_eval", "eval_images", "eval_episodes", "threads"}
+
+
+def command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:
+    """This stage's command line: the options that differ from their defaults (a continued stage overwrites
+    the shipped folder it starts from)."""
+    parts = ["python scripts/train_reference_vlm.py"]
+    if args.init:
+        parts.append("--init ood_fixtures/reference/llava-reference")
+    for action in parser._actions:
+        value = getattr(args, action.dest, None)
+        if action.dest in NOT_TRAINING or value == action.default or (args.init and action.dest == "single_steps"):
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            parts.append(f"{action.option_strings[0]} {item}")
+    return " ".join(parts)
+
+
+def stages(earlier: dict | None) -> list[dict]:
+    """The stages of the model a run continues from (a first stage recorded before stages were: its figures)."""
+    if earlier is None:
+        return []
+    return earlier.get("stages") or [{"command": "python scripts/train_reference_vlm.py", "steps": earlier["steps"],
+                                      "single_steps": earlier["single_steps"], "episodes": earlier["episodes"], "answers": earlier["answers"],
+                                      "train_seconds": round(earlier["train_seconds"]), "copied_late": None}]
 
 
 ICL_DOMAINS = ("shapes/shapes", "digits/grey", "domains/photo", "molecules/source")
@@ -519,9 +609,21 @@ def card(info: dict) -> str:
     for key, variants in info["icl_accuracy"].items():
         for variant, by_shots in variants.items():
             rows.append(f"  | {key} | {variant} | " + " | ".join(f"{by_shots[str(s)]:.3f}" for s in ICL_SHOTS) + " |")
+    stages_table = ["  | stage | command | steps | episodes | answers in the loss | permuted names copied* | seconds |",
+                    "  |---|---|---|---|---|---|---|"]  # fmt: skip
+    for number, stage in enumerate(info["stages"], 1):
+        copied = "-" if stage["copied_late"] is None else f"{stage['copied_late']:.2f}"
+        stages_table.append(f"  | {number} | `{stage['command']}` | {stage['steps']:,} | {stage['episodes']:,} | "
+                            f"{stage['answers']:,} | {copied} | {stage['train_seconds']:,} |")  # fmt: skip
+    stages_table.append(f"  \\* over the stage's last {LATE_STEPS} steps, the first token of the class name of answers "
+                        "an earlier example could tell (picking one of the names already shown would get about "
+                        "1 / names shown); the first stage did not log it.")  # fmt: skip
+    first_single = info["stages"][0]["single_steps"]
+    episode_steps = sum(stage["steps"] - stage["single_steps"] for stage in info["stages"])
     return MODEL_CARD.format(**{**info, "shifts": ", ".join(info["shifts"])}, images_table=images_table,
-                             episode_steps=info["steps"] - info["single_steps"], heldout_table=heldout_table,
-                             icl_table="\n".join(rows))  # fmt: skip
+                             episode_steps=episode_steps, heldout_table=heldout_table, icl_table="\n".join(rows),
+                             stages_table="\n".join(stages_table), first_single_steps=first_single,
+                             total_seconds=sum(stage["train_seconds"] for stage in info["stages"]))  # fmt: skip
 
 
 if __name__ == "__main__":
