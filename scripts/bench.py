@@ -160,43 +160,83 @@ def vit_b32(folder: Path) -> Path:
     return folder
 
 
-def raw_forward_s(folder: Path, images: list[np.ndarray], batch: int) -> float:
-    """Preprocessing and the batched image forward alone, as a script calling the model directly would do."""
-    import torch
-    from transformers import CLIPModel, CLIPProcessor
-
-    model = CLIPModel.from_pretrained(folder).eval()
-    processor = CLIPProcessor.from_pretrained(folder)
-    started = time.perf_counter()
-    with torch.inference_mode():
-        for start in range(0, len(images), batch):
-            pixels = processor(images=images[start : start + batch], return_tensors="pt")["pixel_values"]
-            model.get_image_features(pixel_values=pixels)
-    return time.perf_counter() - started
-
-
-SELECTION = ["-m", "corruption", "-k", "clean or (fog and 3) or (gaussian_noise and 3)"]
-
-
-def overhead(samples: int = 200, batch: int = 64) -> None:
+def corruption_module():
+    """benchmarks/test_corruptions.py as a module (its CLEAN cell and CORRUPTED cells by (corruption, severity))."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("bench_corruptions", ROOT / "benchmarks" / "test_corruptions.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    cells = [module.CLEAN, module.CORRUPTED["fog", 3], module.CORRUPTED["gaussian_noise", 3]]
+    return module
+
+
+def corruption_cells(*corrupted: tuple[str, int]) -> list:
+    """The clean cell and the named (corruption, severity) cells."""
+    module = corruption_module()
+    return [module.CLEAN] + [module.CORRUPTED[key] for key in corrupted]
+
+
+def suite_s(spec: str, corrupted: list[tuple[str, int]], count: int, batch: int, device: str, reports: str) -> float:
+    """Wall time of the suite on those cells (`corruption_cells`) at `count` images each, in one process."""
+    selection = " or ".join(["clean"] + [f"({name} and {severity})" for name, severity in corrupted])
+    return pytest_run("-m", "corruption", "-k", selection, "-n", "0", "--model", spec, "--device", device,
+                      "--no-cache", "--samples", str(count), "--batch-size", str(batch), "--report-dir", reports)
+
+
+def raw_forward_s(spec: str, images: list[np.ndarray], batch: int, device: str) -> float:
+    """The model called directly on `images` in batches, as a script would (processor + image features, or
+    processor + generate with the adapter's prompt and token limit), loaded as its adapter loads it on that
+    device; seconds, synchronised on the device."""
+    import torch
+
+    from ood_fixtures import adapters
+    from ood_fixtures.adapters import Settings
+    from ood_fixtures.prompts import in_context_messages, multiple_choice_question
+
+    adapter = adapters.create(spec, Settings(device=device, batch_size=batch))
+    model, processor = adapter.model, adapter.processor
+    if spec.startswith("clip:"):
+
+        def step(chunk):
+            pixels = processor(images=chunk, return_tensors="pt")["pixel_values"].to(device, model.dtype)
+            model.get_image_features(pixel_values=pixels)
+
+    else:
+        question = multiple_choice_question(corruption_cells()[0].labels)
+        prompt = processor.apply_chat_template(in_context_messages(question, []), add_generation_prompt=True)
+
+        def step(chunk):
+            inputs = processor(text=[prompt] * len(chunk), images=[[i] for i in chunk], padding=True,
+                               return_tensors="pt").to(device)  # fmt: skip
+            model.generate(**inputs, max_new_tokens=adapter.max_new_tokens, do_sample=False)
+
+    def run(chosen):
+        with torch.inference_mode():
+            for start in range(0, len(chosen), batch):
+                step(chosen[start : start + batch])
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    run(images[:batch])  # warm-up: kernels, allocator, lazy initialisation
+    started = time.perf_counter()
+    run(images)
+    return time.perf_counter() - started
+
+
+CORRUPTED = [("fog", 3), ("gaussian_noise", 3)]
+
+
+def overhead(samples: int = 200, batch: int = 64) -> None:
+    cells = corruption_cells(*CORRUPTED)
     images = [cell.render(0, index).image for cell in cells for index in range(samples)]
     few = 8  # a run this small is almost all start-up: its wall time minus its forward time is that cost
     with tempfile.TemporaryDirectory() as scratch:
-        folder = vit_b32(Path(scratch) / "vit-b32")
-
-        def suite_s(count: int) -> float:
-            return pytest_run(*SELECTION, "-n", "0", "--model", f"clip:{folder}", "--no-cache", "--samples",
-                              str(count), "--batch-size", str(batch), "--report-dir", f"{scratch}/reports-{count}")
-
-        raw, suite = raw_forward_s(folder, images, batch), suite_s(samples)
-        start_up = suite_s(few) - raw_forward_s(folder, [i for c in range(len(cells)) for i in
-                                                         images[c * samples : c * samples + few]], batch)
+        spec = f"clip:{vit_b32(Path(scratch) / 'vit-b32')}"
+        raw = raw_forward_s(spec, images, batch, "cpu")
+        suite = suite_s(spec, CORRUPTED, samples, batch, "cpu", f"{scratch}/reports-{samples}")
+        start_up = suite_s(spec, CORRUPTED, few, batch, "cpu", f"{scratch}/reports-{few}") - raw_forward_s(
+            spec, [image for c in range(len(cells)) for image in images[c * samples : c * samples + few]], batch,
+            "cpu")  # fmt: skip
     print(f"\n## overhead: random-weight CLIP ViT-B/32, {len(cells)} cells x {samples} images, batch {batch}: "
           f"suite {suite:.1f} s, raw forward {raw:.1f} s, {suite / raw:.2f}x   (target <= 1.15)\n"
           f"   of which start-up (python, imports, model load, label texts, reports) {start_up:.1f} s; "

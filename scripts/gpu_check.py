@@ -18,15 +18,14 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from bench import vit_b32  # scripts/ is on sys.path when a script runs
-from bench_cache import ROOT, pytest_run
+from bench import corruption_cells, raw_forward_s, suite_s, vit_b32  # scripts/ is on sys.path when a script runs
+from bench_cache import ROOT
 
 sys.path.insert(0, str(ROOT))
 
-SELECTION = ["-m", "corruption", "-k", "clean or (gaussian_noise and 3)"]
+CORRUPTED = [("gaussian_noise", 3)]
 
 
 def tiny_llava(folder: Path, clip: Path) -> Path:
@@ -58,73 +57,19 @@ def tiny_llava(folder: Path, clip: Path) -> Path:
     return folder
 
 
-def cells():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("gpu_corruptions", ROOT / "benchmarks" / "test_corruptions.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return [module.CLEAN, module.CORRUPTED["gaussian_noise", 3]]
-
-
-def raw_s(spec: str, images: list, batch: int, device: str) -> float:
-    """The model called directly on `images` in batches, loaded as its adapter loads it; seconds on the device."""
-    import torch
-
-    from ood_fixtures import adapters
-    from ood_fixtures.adapters import Settings
-    from ood_fixtures.prompts import in_context_messages, multiple_choice_question
-
-    adapter = adapters.create(spec, Settings(device=device, batch_size=batch))
-    model, processor = adapter.model, adapter.processor
-    labels = cells()[0].labels
-    if spec.startswith("clip:"):
-
-        def step(chunk):
-            pixels = processor(images=chunk, return_tensors="pt")["pixel_values"].to(device, model.dtype)
-            model.get_image_features(pixel_values=pixels)
-
-    else:
-        prompt = processor.apply_chat_template(in_context_messages(multiple_choice_question(labels), []),
-                                               add_generation_prompt=True)  # fmt: skip
-
-        def step(chunk):
-            inputs = processor(text=[prompt] * len(chunk), images=[[i] for i in chunk], padding=True,
-                               return_tensors="pt").to(device)  # fmt: skip
-            model.generate(**inputs, max_new_tokens=adapter.max_new_tokens, do_sample=False)
-
-    def run(chosen):
-        with torch.inference_mode():
-            for start in range(0, len(chosen), batch):
-                step(chosen[start : start + batch])
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-
-    run(images[:batch])  # warm-up: kernels, allocator
-    started = time.perf_counter()
-    run(images)
-    return time.perf_counter() - started
-
-
 def check(key: str, name: str, spec: str, device: str, samples: int, few: int, batch: int, scratch: str) -> None:
-    chosen = cells()
-    images = [cell.render(0, i).image for cell in chosen for i in range(samples)]
-    extra = [cell.render(0, i).image for cell in chosen for i in range(few, samples)]
-
-    def suite_s(count: int) -> float:
-        return pytest_run(*SELECTION, "-n", "0", "--model", spec, "--device", device, "--no-cache", "--samples",
-                          str(count), "--batch-size", str(batch), "--report-dir", f"{scratch}/{key}-{count}")
-
-    many, some = suite_s(samples), suite_s(few)
-    raw = raw_s(spec, extra, batch, device)
-    suite_rate = len(extra) / (many - some)
-    raw_rate = len(extra) / raw
+    cells = corruption_cells(*CORRUPTED)
+    extra = [cell.render(0, i).image for cell in cells for i in range(few, samples)]
+    many = suite_s(spec, CORRUPTED, samples, batch, device, f"{scratch}/{key}-{samples}")
+    some = suite_s(spec, CORRUPTED, few, batch, device, f"{scratch}/{key}-{few}")
+    raw = raw_forward_s(spec, extra, batch, device)
+    suite_rate, raw_rate = len(extra) / (many - some), len(extra) / raw
     start_up = some - raw * few / (samples - few)
-    print(f"## {name} on {device}, {len(chosen)} cells, batch {batch}: suite {suite_rate:.1f} images/s, raw "
+    print(f"## {name} on {device}, {len(cells)} cells, batch {batch}: suite {suite_rate:.1f} images/s, raw "
           f"{raw_rate:.1f} images/s, {suite_rate / raw_rate:.2f}x   (target >= 0.85)\n"
           f"   the suite's wall time at {samples} and {few} images per cell: {many:.1f} s, {some:.1f} s; start-up "
-          f"about {start_up:.1f} s; all {len(images)} images at the raw rate: {len(images) / raw_rate:.1f} s",
-          flush=True)  # fmt: skip
+          f"about {start_up:.1f} s; all {len(cells) * samples} images at the raw rate: "
+          f"{len(cells) * samples / raw_rate:.1f} s", flush=True)  # fmt: skip
 
 
 def main() -> None:

@@ -16,7 +16,6 @@ not exist. Seeds default to 100 and up, away from the seeds the thresholds were 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 import sys
 import time
@@ -24,6 +23,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+
+from bench import corruption_module  # scripts/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,10 +37,8 @@ from ood_fixtures.evaluate import Gating, predict, score  # noqa: E402
 
 
 def benchmark_cells():
-    spec = importlib.util.spec_from_file_location("test_corruptions", ROOT / "benchmarks" / "test_corruptions.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.CLEAN, [param.values[0] for param in module.CORRUPTED]
+    module = corruption_module()
+    return module.CLEAN, list(module.CORRUPTED.values())
 
 
 def regress(samples, rng):
