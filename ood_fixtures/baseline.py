@@ -1,25 +1,30 @@
-"""Paired comparison with a baseline run: an earlier results.json of the same seed and sample count.
+"""Comparison with a baseline run: an earlier results.json of the same seed and sample count.
 
-Both runs saw the same images (they derive from the seed), so each sample is a pair of outcomes. A cell
-regresses when the new model is worse on more pairs than it is better, by more than chance allows (exact McNemar
-test, one-sided) and by more than the tolerance:
+Both runs saw the same images (they derive from the seed), so each cell is n pairs of outcomes
+(ood_fixtures/paired.py). A cell's comparison answers "did accuracy drop by more than the tolerance?" at the
+cell's share of the run's error rate (`level`: the run's cell budget over the number of compared cells, see
+ood_fixtures/release.py):
 
-- `pass`: the accuracy change is within the tolerance (or an improvement);
-- `fail`: the drop exceeds the tolerance and is significant at ALPHA;
-- `inconclusive`: the drop exceeds the tolerance but is not significant at this sample count; the comparison
-  says how many samples would decide, had the same pattern held.
+- `fail`: the drop exceeds the tolerance at `level` (exact p-value of H0: drop <= tolerance);
+- `inconclusive`: it does at INCONCLUSIVE_ALPHA for this cell alone, but not at `level`; the comparison says how
+  many samples would decide if the same rates held;
+- `pass`: otherwise.
+
+Every comparison also says what the cell can detect: the smallest true drop it would catch with 80% power
+(`detectable_drop`), and, when that is more than DETECTABLE points, the samples that would detect it.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from ood_fixtures import paired
 
-ALPHA = 0.05
+INCONCLUSIVE_ALPHA = 0.05
+DETECTABLE = 0.10  # a cell that cannot detect a drop this large says so, with the --samples that would
 
 
 class BaselineError(ValueError):
@@ -31,55 +36,48 @@ class Comparison:
     outcome: str
     baseline_accuracy: float
     delta: float  # accuracy now minus accuracy in the baseline, on the paired samples
-    p_value: float  # one-sided exact McNemar: probability of this many or more losses if nothing changed
+    ci_low: float  # Tango's 95% score interval of delta
+    ci_high: float
+    p_value: float  # exact one-sided p of H0: drop <= tolerance
+    level: float  # the p below which this cell fails: its share of the run's error rate
     worse: int  # samples right in the baseline and wrong now
     better: int  # samples wrong in the baseline and right now
-    samples_to_decide: int | None = None
+    detectable_drop: float | None  # smallest true drop caught with 80% power at `level`; None: none the cell has
+    samples_to_detect: int | None = None  # when detectable_drop is None or > DETECTABLE: samples for DETECTABLE
+    samples_to_decide: int | None = None  # inconclusive: samples at which the observed rates would decide
+
+    @property
+    def underpowered(self) -> bool:
+        """Cannot detect a DETECTABLE drop though the baseline's accuracy leaves room for one."""
+        return self.baseline_accuracy >= DETECTABLE and (
+            self.detectable_drop is None or self.detectable_drop > DETECTABLE
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "outcome": self.outcome, "accuracy": self.baseline_accuracy, "delta": self.delta,
-            "p_value": self.p_value, "worse": self.worse, "better": self.better,
+            "ci_low": self.ci_low, "ci_high": self.ci_high, "p_value": self.p_value, "level": self.level,
+            "worse": self.worse, "better": self.better, "detectable_drop": self.detectable_drop,
+            "underpowered": self.underpowered, "samples_to_detect": self.samples_to_detect,
             "samples_to_decide": self.samples_to_decide,
         }  # fmt: skip
 
 
-def mcnemar_worse(worse: int, better: int) -> float:
-    """Exact one-sided McNemar test: P(at least `worse` of the changed samples got worse | no real change).
-
-    The binomial tail summed exactly rather than scipy.stats.binomtest: the severity-curve properties call it
-    in every worker, and importing scipy.stats costs 0.6 s there (tests/test_metrics.py checks it against scipy).
-    """
-    changed = worse + better
-    if changed == 0:
-        return 1.0
-    return min(1.0, sum(math.comb(changed, k) for k in range(worse, changed + 1)) / 2**changed)
-
-
-def compare(baseline: Sequence[bool], current: Sequence[bool], tolerance: float) -> Comparison:
-    """Compare paired outcomes; `tolerance` is in accuracy (0.02 = 2 points)."""
+def compare(baseline: Sequence[bool], current: Sequence[bool], tolerance: float, level: float) -> Comparison:
+    """Compare paired outcomes; `tolerance` is in accuracy (0.02 = 2 points), `level` the cell's error rate."""
     n = len(current)
     worse = sum(b and not c for b, c in zip(baseline, current))
     better = sum(c and not b for b, c in zip(baseline, current))
-    delta = (better - worse) / n
-    p_value = mcnemar_worse(worse, better)
     base_accuracy = sum(baseline) / n
-    if delta >= -tolerance:
-        return Comparison("pass", base_accuracy, delta, p_value, worse, better)
-    if p_value < ALPHA:
-        return Comparison("fail", base_accuracy, delta, p_value, worse, better)
-    return Comparison("inconclusive", base_accuracy, delta, p_value, worse, better, _samples_to_decide(n, worse, better))
-
-
-def _samples_to_decide(n: int, worse: int, better: int, limit: int = 1_000_000) -> int | None:
-    """The smallest sample count at which the same loss and gain rates would be significant."""
-    size = n
-    while size <= limit:
-        size = int(size * 1.25) + 1
-        scaled_worse, scaled_better = round(worse * size / n), round(better * size / n)
-        if mcnemar_worse(scaled_worse, scaled_better) < ALPHA:
-            return size
-    return None
+    p_value = paired.drop_p_value(worse, better, n, tolerance)
+    low, high = paired.change_interval(worse, better, n)
+    detectable = paired.detectable_drop(n, better / n, tolerance, level, room=base_accuracy)
+    to_detect = (paired.samples_to_detect(DETECTABLE, better / n, tolerance, level)
+                 if detectable is None or detectable > DETECTABLE else None)  # fmt: skip
+    outcome = "fail" if p_value < level else "inconclusive" if p_value < INCONCLUSIVE_ALPHA else "pass"
+    to_decide = paired.samples_to_decide(worse, better, n, tolerance, level) if outcome == "inconclusive" else None
+    return Comparison(outcome, base_accuracy, (better - worse) / n, low, high, p_value, level, worse, better,
+                      detectable, to_detect, to_decide)  # fmt: skip
 
 
 class Baseline:
@@ -116,11 +114,20 @@ class Baseline:
             )
         return cls(path, document)
 
-    def compare(self, cell_id: str, samples: Sequence[tuple[str, bool]], tolerance: float) -> Comparison | None:
+    def compare(self, cell_id: str, samples: Sequence[tuple[str, bool]], tolerance: float,
+                level: float) -> Comparison | None:  # fmt: skip
         """None when the baseline has no such cell (a new cell); pairs by sample id."""
+        old = self.paired(cell_id, samples)
+        if old is None:
+            return None
+        return compare(old, [ok for _, ok in samples], tolerance, level)
+
+    def paired(self, cell_id: str, samples: Sequence[tuple[str, bool]]) -> list[bool] | None:
+        """The baseline's outcomes of a cell in the order of `samples`; None when the baseline lacks the cell."""
         old = self.outcomes.get(cell_id)
         if old is None:
             return None
         if set(old) != {sample_id for sample_id, _ in samples}:
-            raise BaselineError(f"baseline {self.path}: cell {cell_id} holds other samples than this run")
-        return compare([old[sample_id] for sample_id, _ in samples], [ok for _, ok in samples], tolerance)
+            raise BaselineError(f"baseline {self.path}: cell {cell_id} holds other samples than this run; "
+                                f"make the baseline again with this suite version")  # fmt: skip
+        return [old[sample_id] for sample_id, _ in samples]

@@ -59,6 +59,7 @@ class CellResult:
         c = self.cell
         return {
             "id": c.id, "family": c.family, "scenario": c.scenario, "shift": c.shift, "severity": c.severity,
+            "reference": c.reference.id if c.reference else None,
             "n": self.accuracy.n, "correct": self.accuracy.correct, "accuracy": self.accuracy.value,
             "ci_low": self.accuracy.ci_low, "ci_high": self.accuracy.ci_high,
             "macro_accuracy": self.macro_accuracy, "retained": self.retained, "unparsed": self.unparsed,
@@ -76,6 +77,11 @@ def predict(
     read is not sent to the model: it counts as a wrong answer whose text names the problem. The queries of an
     in-context cell are asked after their examples (`ood_fixtures.icl`).
     """
+    return answer(cell, adapter, seed, render(cell, seed, count))
+
+
+def render(cell: Cell, seed: int, count: int) -> list[Sample | SampleError]:
+    """The cell's first `count` images (all a finite source has), an unreadable one as its SampleError."""
     count = min(count, len(cell.source)) if hasattr(cell.source, "__len__") else count
     rendered: list[Sample | SampleError] = []
     for index in range(count):
@@ -83,6 +89,13 @@ def predict(
             rendered.append(cell.render(seed, index))
         except SampleError as error:
             rendered.append(error)
+    return rendered
+
+
+def answer(
+    cell: Cell, adapter: Adapter, seed: int, rendered: list[Sample | SampleError]
+) -> tuple[list[SampleResult], list[tuple[SampleResult, np.ndarray]]]:
+    """The model's answers to rendered images (`render`), as `predict` returns them."""
     readable = [(index, s) for index, s in enumerate(rendered) if isinstance(s, Sample)]
     predictions = iter(_ask(cell, adapter, seed, readable) if readable else [])
     results = []
@@ -90,11 +103,11 @@ def predict(
         if isinstance(sample, SampleError):
             results.append(SampleResult(sample.sample_id, sample.label, None, f"unreadable: {sample.reason}", None))
             continue
-        answer = next(predictions, None)
-        if answer is None:
+        prediction = next(predictions, None)
+        if prediction is None:
             raise RuntimeError(f"{adapter.spec} answered fewer than the {len(readable)} images of {cell.id}")
-        confidence = max(answer.scores) if answer.scores else None
-        results.append(SampleResult(sample.sample_id, sample.label, answer.label, answer.text, confidence))
+        confidence = max(prediction.scores) if prediction.scores else None
+        results.append(SampleResult(sample.sample_id, sample.label, prediction.label, prediction.text, confidence))
     if next(predictions, None) is not None:
         raise RuntimeError(f"{adapter.spec} answered more than the {len(readable)} images of {cell.id}")
     shown = [i for i, _ in readable]
@@ -113,12 +126,14 @@ def _ask(cell: Cell, adapter: Adapter, seed: int, readable: list[tuple[int, Samp
 
 @dataclass(frozen=True)
 class Gating:
-    """How a cell is judged: its threshold limits, and the baseline to compare with, if any."""
+    """How a cell is judged: its threshold limits, and the baseline to compare with, if any, at `level` (the
+    cell's share of the run's error rate, ood_fixtures/release.py)."""
 
     limits: dict[str, float]
     baseline: Baseline | None = None
     tolerance: float = 0.02
     strict: bool = False
+    level: float = 0.05
 
 
 def score(
@@ -137,7 +152,7 @@ def score(
     ece = metrics.expected_calibration_error(confidence, correct) if scored else None
     auroc = metrics.confidence_auroc(confidence, correct) if scored else None
     comparison = (
-        gating.baseline.compare(cell.id, [(s.sample_id, s.correct) for s in samples], gating.tolerance)
+        gating.baseline.compare(cell.id, [(s.sample_id, s.correct) for s in samples], gating.tolerance, gating.level)
         if gating.baseline
         else None
     )

@@ -8,8 +8,9 @@ array, as the shipped file has). Each names cells by a glob on the cell id
 reads from general to specific. An entry may name its own `models`.
 
 The verdict of a cell combines its limits with the baseline comparison (ood_fixtures/baseline.py), if any: a cell
-fails when a limit or the comparison fails; an inconclusive comparison fails only under --strict-gate (pytest owns --strict). A cell with
-neither limits nor a baseline is `ungated`: reported, never failed.
+fails when a limit or the comparison fails; an inconclusive comparison fails only under --strict-gate (pytest owns
+--strict), which gives up the run-wide error control for those cells. A cell with neither limits nor a baseline is
+`ungated`: reported, never failed.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ LIMITS: dict[str, str] = {
     # diagnosis rows (ood_fixtures/diagnosis.py), ids diagnosis/<cell id>
     "min_probe_accuracy": "lowest allowed Wilson 95% lower bound of the linear probe's accuracy",
     "max_mapping_gap": "highest allowed linear-probe accuracy minus zero-shot accuracy",
+    # agreement properties, ids property/invariance/<perturbation> and property/option-order
+    "min_agreement": "least share of answers a perturbation must keep (default 0.9); fails only when shown below",
 }
 
 
@@ -120,12 +123,15 @@ def decide(
         reasons.append(f"calibration error {ece:.3f} above max_ece {limits['max_ece']:.3f}")
     undecided = False
     if comparison is not None and comparison.outcome != "pass":
-        change = (f"{comparison.delta * 100:+.1f} points vs baseline {comparison.baseline_accuracy:.3f} "
-                  f"({comparison.worse} worse, {comparison.better} better, McNemar p={comparison.p_value:.2g})")  # fmt: skip
-        if comparison.outcome == "fail":
-            reasons.append(f"regression: {change}")
+        c = comparison
+        change = (f"{c.delta * 100:+.1f} points vs baseline {c.baseline_accuracy:.3f} (95% CI {c.ci_low * 100:+.1f} "
+                  f"to {c.ci_high * 100:+.1f}; {c.worse} worse, {c.better} better)")  # fmt: skip
+        if c.outcome == "fail":
+            reasons.append(f"regression: {change}; drop beyond the tolerance at p={c.p_value:.2g}, below this "
+                           f"cell's share of the run's error rate ({c.level:.2g})")  # fmt: skip
         elif strict:
-            reasons.append(f"inconclusive under --strict-gate: {change}")
+            reasons.append(f"inconclusive under --strict-gate: {change}; p={c.p_value:.2g} for this cell alone, "
+                           f"not below its share of the run's error rate ({c.level:.2g})")  # fmt: skip
         else:
             undecided = True
     outcome = "fail" if reasons else "inconclusive" if undecided else "pass"

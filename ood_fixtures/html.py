@@ -63,7 +63,7 @@ def summary_html(document: dict[str, Any], examples: dict[str, str] | None = Non
         curves=_png_figure(severity_curves(cells)), gallery=_gallery(cells, examples or {}),
         properties=_properties(document.get("properties", []), findings or {}),
         icl=document["summary"].get("icl"), icl_curves=_png_figure(icl_curves(document["summary"].get("icl"))),
-        diagnosis=document.get("diagnosis", []), rules=diagnosis,
+        diagnosis=document.get("diagnosis", []), rules=diagnosis, gate=document["summary"].get("release_gate"),
     )
 
 

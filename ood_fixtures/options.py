@@ -39,6 +39,16 @@ def _points(text: str) -> float:
     return value
 
 
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a probability between 0 and 1, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a probability between 0 and 1 (exclusive), got {value}")
+    return value
+
+
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("ood", "OOD robustness benchmark (ood_fixtures)")
     group.addoption("--model", default="reference", metavar="SPEC",
@@ -73,12 +83,16 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--thresholds", default=None, metavar="FILE",
                     help="gate thresholds, TOML (default: benchmarks/thresholds.toml)")
     group.addoption("--baseline", default=None, metavar="FILE",
-                    help="an earlier results.json (same seed and samples): each cell is also gated by a paired "
-                         "McNemar test against it")
+                    help="an earlier results.json (same seed and samples): every cell, and aggregates over "
+                         "families, scenarios, corruption groups and domains, are also gated against it")
     group.addoption("--regression-tolerance", type=_points, default=2.0, metavar="POINTS",
                     help="accuracy drop vs the baseline, in points, that is never a regression (default: 2)")
+    group.addoption("--gate-alpha", type=_rate, default=0.05, metavar="P",
+                    help="the chance that a candidate no worse than the baseline fails any baseline gate of the "
+                         "run, shared by all cells and aggregates (default: 0.05)")
     group.addoption("--strict-gate", action="store_true",
-                    help="fail cells whose baseline comparison is inconclusive (too few samples to decide)")
+                    help="also fail cells whose baseline comparison is inconclusive (significant for the cell "
+                         "alone, not at the run's error rate); gives up the run-wide error control for them")
     group.addoption("--update-baseline", action="store_true",
                     help="after the run, write its results.json to the --baseline file")  # fmt: skip
 
@@ -94,6 +108,7 @@ class RunOptions:
     thresholds: Path
     baseline: Path | None
     tolerance: float  # accuracy, not points: 0.02 for --regression-tolerance 2
+    alpha: float  # the run's chance of a false baseline failure, --gate-alpha
     strict: bool
     update_baseline: bool
     model_args: dict[str, str]
@@ -116,6 +131,7 @@ def read_options(config: pytest.Config) -> RunOptions:
         thresholds=Path(thresholds) if thresholds else config.rootpath / "benchmarks" / "thresholds.toml",
         baseline=_baseline_path(config),
         tolerance=config.getoption("regression_tolerance") / 100,
+        alpha=config.getoption("gate_alpha"),
         strict=config.getoption("strict_gate"),
         update_baseline=config.getoption("update_baseline"),
         model_args=_model_args(config.getoption("model_arg")),

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import pytest
 
 from generators.corruptions import CORRUPTIONS, GROUPS, SEVERITY_TABLE_VERSION
-from ood_fixtures import adapters, diagnosis, evaluate as evaluation, gate
+from ood_fixtures import adapters, diagnosis, evaluate as evaluation, gate, properties
 from ood_fixtures.adapters import Settings, SpecError, Unsupported
 from ood_fixtures.baseline import Baseline, BaselineError
 from ood_fixtures.datasets import DatasetError, RealDatasets, open_root
@@ -29,6 +29,7 @@ from ood_fixtures.evaluate import CellResult, Gating
 from ood_fixtures.model import ModelLoadError, ModelUnderTest
 from ood_fixtures.options import RunOptions, add_options, read_options
 from ood_fixtures.properties import Finding
+from ood_fixtures.release import Budget
 from ood_fixtures.results import ResultsCollector
 from ood_fixtures.scenarios import Cell
 
@@ -67,6 +68,12 @@ class Run:
         self.baseline = baseline
         self.real_datasets = real_datasets  # what --data-root holds, listed once per process
         self.results: dict[str, CellResult] = {}
+        self.cell_tests = 1  # the selected tests that gate a cell (set after collection): they share the cell budget
+        self.agreement_tests = 1  # the selected invariance and option-order tests: they share AGREEMENT_ALPHA
+
+    @property
+    def budget(self) -> Budget:
+        return Budget(self.options.alpha, self.cell_tests)
 
     def evaluate(self, cell: Cell, model: ModelUnderTest, module: Path) -> CellResult:
         """The cell's result; a cell is evaluated once per process, also when other cells use it as reference.
@@ -76,10 +83,14 @@ class Run:
             samples, examples = model.answers(cell, self.options.seed, self.options.samples, module)
             gating = Gating(
                 self.thresholds.limits_for(cell.id, self.options.model),
-                self.baseline, self.options.tolerance, self.options.strict,
+                self.baseline, self.options.tolerance, self.options.strict, self.budget.cell_level,
             )  # fmt: skip
             self.results[cell.id] = evaluation.score(cell, samples, examples, reference, gating)
         return self.results[cell.id]
+
+    def limits(self, gated_id: str) -> dict[str, float]:
+        """The thresholds file's limits for a cell, diagnosis row or property id under this run's model."""
+        return self.thresholds.limits_for(gated_id, self.options.model)
 
     def diagnose(self, cell: Cell, model: ModelUnderTest, module: Path) -> Diagnosis:
         """The diagnosis row of a target cell, on its first SAMPLES_PER_SAMPLE_COUNT x --samples images."""
@@ -99,6 +110,7 @@ class Run:
             "thresholds_cover_model": self.thresholds.covers(self.options.model),
             "baseline": str(self.options.baseline) if self.baseline else None,
             "regression_tolerance": self.options.tolerance,
+            "gate_alpha": self.options.alpha,
             "strict": self.options.strict,
         }
 
@@ -136,10 +148,25 @@ def pytest_configure(config: pytest.Config) -> None:
         copy_to=options.baseline if options.update_baseline else None,
     )  # fmt: skip
     config.pluginmanager.register(collector, "ood-results")
+    if baseline is not None:
+        from ood_fixtures.release_plugin import ReleaseGatePlugin
+
+        config.pluginmanager.register(ReleaseGatePlugin(collector, options), "ood-release-gate")
     if config.pluginmanager.hasplugin("html"):
         from ood_fixtures.html import HtmlSummary
 
         config.pluginmanager.register(HtmlSummary(collector), "ood-html")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Count the tests that share an error budget: the cell tests (they use `evaluate`; with a baseline each fails
+    only below its share of the run's error rate) and the agreement properties (they use `agreement_level`).
+    Every xdist worker collects and selects the same items, so all agree on the counts."""
+    run = session.config.stash.get(RUN, None)
+    if run is not None:
+        uses = [getattr(item, "fixturenames", ()) for item in session.items]
+        run.cell_tests = max(1, sum("evaluate" in names for names in uses))
+        run.agreement_tests = max(1, sum("agreement_level" in names for names in uses))
 
 
 # Thread pools that size themselves to every core: BLAS under numpy, scipy and scikit-learn, OpenMP under torch,
@@ -218,6 +245,15 @@ def model(ood_run: Run) -> ModelUnderTest:
 
         cache = PredictionCache(options.cache_dir / "predictions.sqlite")
     return ModelUnderTest(options.model, settings_of(options), cache)
+
+
+@pytest.fixture(scope="session")
+def agreement_level(ood_run: Run) -> float:
+    """The p-value below which an invariance or option-order check fails (ood_fixtures.properties.check_level):
+    the run's AGREEMENT_ALPHA over every example the profile lets hypothesis draw in every selected such test."""
+    from hypothesis import settings
+
+    return properties.check_level(ood_run.agreement_tests, settings.default.max_examples)
 
 
 @pytest.fixture

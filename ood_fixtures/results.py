@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ood_fixtures import icl
+from ood_fixtures import icl, release
 from ood_fixtures.summary import summarize
 
 SCHEMA = 1
@@ -35,6 +35,18 @@ class ResultsCollector:
         self.cells: dict[str, dict[str, Any]] = {}
         self.properties: dict[str, dict[str, Any]] = {}
         self.diagnosis: dict[str, dict[str, Any]] = {}
+        self._gate: tuple[int, release.RunGate | None] = (-1, None)
+
+    def run_gate(self) -> release.RunGate | None:
+        """The run-level gate against the baseline over the cells so far; None without a baseline."""
+        if self.baseline is None or not self.cells:
+            return None
+        if self._gate[0] != len(self.cells):
+            cells = sorted(self.cells.values(), key=_cell_order)
+            budget = release.Budget(self.run["gate_alpha"], len(cells))
+            gate = release.decide(cells, self.baseline, self.run["regression_tolerance"], budget, self.run["seed"])
+            self._gate = (len(self.cells), gate)
+        return self._gate[1]
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -71,11 +83,6 @@ class ResultsCollector:
                 f"{len(ungated)} cells are ungated ({why}, and no --baseline): {', '.join(ungated[:4])}"
                 f"{', ...' if len(ungated) > 4 else ''}; gate them with --baseline FILE or --thresholds FILE"
             )
-        if outcomes.get("inconclusive"):
-            terminalreporter.write_line(
-                f"{outcomes['inconclusive']} cells are inconclusive against the baseline (too few samples to "
-                f"decide; results.json says how many would); --strict-gate fails them"
-            )
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -89,6 +96,10 @@ class ResultsCollector:
         cells = sorted(self.cells.values(), key=_cell_order)
         properties = [self.properties[name] for name in sorted(self.properties)]
         summary = summarize(cells, self.baseline)
+        gate = self.run_gate()
+        if gate is not None:
+            summary = {"release_gate": gate.to_dict(), **summary}
+            cells = [_with_adjusted_p(c, gate.cells.p_adjusted) for c in cells]
         boundaries = {p["corruption"]: p["boundary"] for p in properties if "boundary" in p}
         if boundaries:
             summary["robustness_boundary"] = boundaries  # per corruption; null: beyond severity 5
@@ -144,9 +155,17 @@ def icl_method(model: dict[str, Any] | None) -> str | None:
     return icl.method((model or {}).get("capabilities", []))
 
 
+def _with_adjusted_p(cell: dict[str, Any], adjusted: dict[str, float]) -> dict[str, Any]:
+    """The cell with its Holm-adjusted p-value over the run, beside the p-value its own test used."""
+    if cell["id"] not in adjusted:
+        return cell
+    comparison = {**cell["gate"]["baseline"], "p_adjusted": adjusted[cell["id"]]}
+    return {**cell, "gate": {**cell["gate"], "baseline": comparison}}
+
+
 def _cell_order(cell: dict[str, Any]) -> tuple:
-    # the reference (clean or source) cell of a scenario first: it has no `retained` (diagnosis rows have none)
-    return (cell["family"], cell["scenario"], cell.get("retained") is not None, cell["shift"], cell["severity"] or 0)
+    # the reference (clean or source) cell of a scenario first (diagnosis rows name none)
+    return (cell["family"], cell["scenario"], cell.get("reference") is not None, cell["shift"], cell["severity"] or 0)
 
 
 def write_atomically(path: Path, document: dict[str, Any]) -> None:

@@ -67,6 +67,7 @@ gate = [""")
             print(f"  # ---- {model} ----")
         cell_entries(own, n, tag)
         diagnosis_entries(own, n, tag)
+        property_entries(own, tag)
     print("]")
 
 
@@ -134,6 +135,28 @@ def diagnosis_entries(runs: list[dict], n: int, tag: str) -> None:
         if limits:
             print(f'  {{ {tag}cells = "{row_id}", {", ".join(limits)} }},  # probe {probe_correct / size / len(seen):.3f}, '
                   f"gap {gap:+.3f}, {len(seen)} runs")
+
+
+def property_entries(runs: list[dict], tag: str) -> None:
+    """min_agreement where the model kept fewer than the default share of its answers at some seed: the Wilson
+    95% lower bound of the lowest agreement seen, floored to 0.05 (a property the model does not have is then
+    a limit on how much worse it may get, not a test it fails in some runs)."""
+    from ood_fixtures.properties import AGREEMENT
+
+    lowest: dict[str, dict] = {}
+    for run in runs:
+        for finding in run.get("properties", []):
+            seen = lowest.get(finding["property"])
+            if "agreement" in finding and (seen is None or finding["agreement"] < seen["agreement"]):
+                lowest[finding["property"]] = finding
+    entries = {name: f for name, f in sorted(lowest.items()) if f["agreement"] < AGREEMENT}
+    if entries:
+        print("  # agreement properties")
+    for name, finding in entries.items():
+        kept = round(finding["agreement"] * finding["samples"])
+        limit = floor_to(wilson_low(kept, finding["samples"]), 0.05)
+        print(f'  {{ {tag}cells = "property/{name}", min_agreement = {limit:.2f} }},  # lowest agreement '
+              f"{finding['agreement']:.3f} of {finding['samples']}, {len(runs)} runs")
 
 
 if __name__ == "__main__":

@@ -6,38 +6,52 @@ from ood_fixtures import baseline, compare, metrics
 from ood_fixtures.baseline import Baseline, BaselineError
 
 
+LEVEL = 0.025 / 100  # a cell's share of the run's error rate in a run of 100 cell tests
+
+
 def test_unchanged_outcomes_pass():
     outcomes = [True] * 70 + [False] * 30
-    result = baseline.compare(outcomes, outcomes, tolerance=0.0)
+    result = baseline.compare(outcomes, outcomes, tolerance=0.0, level=LEVEL)
     assert (result.outcome, result.delta, result.p_value, result.worse, result.better) == ("pass", 0, 1.0, 0, 0)
 
 
-def test_a_significant_drop_beyond_tolerance_fails():
+def test_a_drop_far_beyond_tolerance_fails_at_the_cells_share_of_the_run_error_rate():
     old = [True] * 80 + [False] * 20
-    new = [False] * 12 + [True] * 68 + [False] * 20  # 12 lost, none gained
-    result = baseline.compare(old, new, tolerance=0.02)
-    assert result.outcome == "fail" and result.delta == pytest.approx(-0.12)
-    assert result.p_value == pytest.approx(0.5**12)
+    new = [False] * 25 + [True] * 55 + [False] * 20  # 25 lost, none gained
+    result = baseline.compare(old, new, tolerance=0.02, level=LEVEL)
+    assert result.outcome == "fail" and result.delta == pytest.approx(-0.25) and result.p_value < LEVEL
+    assert result.ci_low < -0.25 < result.ci_high < -0.15
 
 
-def test_a_drop_within_tolerance_passes_even_if_significant():
+def test_a_drop_within_tolerance_passes_even_if_certain():
     old = [True] * 100
     new = [False] * 6 + [True] * 94
-    assert baseline.compare(old, new, tolerance=0.10).outcome == "pass"
+    assert baseline.compare(old, new, tolerance=0.10, level=LEVEL).outcome == "pass"
 
 
-def test_a_small_sample_drop_is_inconclusive_and_says_how_many_samples_would_decide():
-    old = [True] * 10
-    new = [False] * 3 + [True] * 7  # 3 of 3 discordant pairs lost: p = 0.125
-    result = baseline.compare(old, new, tolerance=0.02)
-    assert result.outcome == "inconclusive" and result.p_value == pytest.approx(0.125)
-    assert result.samples_to_decide is not None and 10 < result.samples_to_decide <= 20
-    scaled = round(3 * result.samples_to_decide / 10)
-    assert baseline.mcnemar_worse(scaled, 0) < baseline.ALPHA
+def test_a_drop_significant_for_the_cell_alone_is_inconclusive_and_says_how_many_samples_would_decide():
+    old = [True] * 80 + [False] * 20
+    new = [False] * 10 + [True] * 70 + [False] * 20  # 10 lost: p ~ 0.002 alone, not below 2.5e-4
+    result = baseline.compare(old, new, tolerance=0.02, level=LEVEL)
+    assert result.outcome == "inconclusive" and LEVEL < result.p_value < baseline.INCONCLUSIVE_ALPHA
+    assert result.samples_to_decide is not None and 100 < result.samples_to_decide < 1000
+
+
+def test_every_comparison_says_what_the_cell_can_detect():
+    old = [True] * 80 + [False] * 20
+    churn = [False] * 6 + [True] * 74 + [True] * 6 + [False] * 14  # 6 lost, 6 gained
+    result = baseline.compare(old, churn, tolerance=0.02, level=LEVEL)
+    assert result.outcome == "pass" and 0.2 < result.detectable_drop < 0.35
+    assert result.underpowered and result.samples_to_detect > 100
+    big = baseline.compare(old * 20, churn * 20, tolerance=0.02, level=LEVEL)
+    assert big.detectable_drop < baseline.DETECTABLE and not big.underpowered and big.samples_to_detect is None
+    near_chance = baseline.compare([True] * 5 + [False] * 95, [True] * 5 + [False] * 95, 0.02, LEVEL)
+    assert not near_chance.underpowered  # a cell at 5% cannot lose 10 points: nothing to detect
 
 
 def document(seed=0, samples=2, outcomes=(True, False), accuracy=0.5):
-    cell = {"id": "c/s/x/1", "accuracy": accuracy,
+    cell = {"id": "c/s/x/1", "family": "c", "scenario": "s", "shift": "x", "severity": 1, "reference": None,
+            "n": len(outcomes), "accuracy": accuracy, "gate": {"outcome": "ungated"},
             "samples": [{"sample_id": str(i), "correct": ok} for i, ok in enumerate(outcomes)]}  # fmt: skip
     return {"schema": 1, "seed": seed, "samples_per_cell": samples, "severity_table": 1, "cells": [cell]}
 
@@ -58,22 +72,22 @@ def test_baselines_from_another_seed_or_sample_count_are_refused(tmp_path):
 
 def test_samples_are_paired_by_id():
     base = Baseline(None, document(outcomes=(True, False)))
-    assert base.compare("c/s/x/1", [("1", False), ("0", True)], 0.0).outcome == "pass"
-    assert base.compare("c/s/new/1", [("0", True)], 0.0) is None
+    assert base.compare("c/s/x/1", [("1", False), ("0", True)], 0.0, LEVEL).outcome == "pass"
+    assert base.compare("c/s/new/1", [("0", True)], 0.0, LEVEL) is None
     with pytest.raises(BaselineError, match="holds other samples"):
-        base.compare("c/s/x/1", [("0", True), ("7", True)], 0.0)
+        base.compare("c/s/x/1", [("0", True), ("7", True)], 0.0, LEVEL)
 
 
-def test_compare_prints_a_markdown_table_and_exits_1_on_regression(tmp_path, capsys):
+def test_compare_prints_the_gate_and_exits_1_on_regression(tmp_path, capsys):
     old, new = tmp_path / "old.json", tmp_path / "new.json"
-    outcomes = [True] * 20
-    old.write_text(json.dumps(document(samples=20, outcomes=outcomes, accuracy=1.0)))
-    new.write_text(json.dumps(document(samples=20, outcomes=[False] * 8 + [True] * 12, accuracy=0.6)))
+    old.write_text(json.dumps(document(samples=40, outcomes=[True] * 40, accuracy=1.0)))
+    new.write_text(json.dumps(document(samples=40, outcomes=[False] * 30 + [True] * 10, accuracy=0.25)))
     assert compare.main([str(old), str(new)]) == 1
     table = capsys.readouterr().out
-    assert "| `c/s/x/1` | 1.000 | 0.600 | -40.0 | 8 / 0 | 0.0039 | fail |" in table
+    assert "release gate" in table and ": FAIL**" in table
+    assert "| `c/s/x/1` | 1.000 | 0.250 | -75.0 (" in table and "| 30 / 0 |" in table and "| regressed |" in table
     assert compare.main([str(old), str(old)]) == 0
-    assert "No cell changed significantly." in capsys.readouterr().out
+    assert ": PASS**" in capsys.readouterr().out
 
 
 def test_calibration_and_confidence_metrics():

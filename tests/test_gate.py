@@ -68,8 +68,8 @@ def test_baseline_verdicts_combine_with_limits():
     from ood_fixtures.baseline import compare
 
     acc = metrics.accuracy(90, 100)
-    fell = compare([True] * 100, [False] * 10 + [True] * 90, 0.02)
-    unsure = compare([True] * 10 + [False] * 90, [False] * 3 + [True] * 7 + [False] * 90, 0.02)
+    fell = compare([True] * 100, [False] * 30 + [True] * 70, 0.02, level=1e-4)
+    unsure = compare([True] * 100, [False] * 8 + [True] * 92, 0.02, level=1e-4)
     assert gate.decide({}, acc, None, 0, comparison=fell).outcome == "fail"
     assert gate.decide({}, acc, None, 0, comparison=unsure).outcome == "inconclusive"
     assert gate.decide({}, acc, None, 0, comparison=unsure, strict=True).outcome == "fail"

@@ -195,21 +195,35 @@ def test_a_model_without_thresholds_or_baseline_is_reported_ungated(run_suite):
 
 def test_baseline_round_trip_and_regression(run_suite, tmp_path):
     baseline = tmp_path / "baseline.json"
-    made = run_suite("-k", "clean or fog-1", "--baseline", str(baseline), "--update-baseline")
+    selection = ("-k", "clean or gaussian_noise-1 or gaussian_noise-2 or test_domain")
+    made = run_suite(*selection, "--baseline", str(baseline), "--update-baseline")
     assert made.returncode == 0 and baseline.exists(), made.output[-1500:]
-    same = run_suite("-k", "clean or fog-1", "--baseline", str(baseline))
+    same = run_suite(*selection, "--baseline", str(baseline))
     assert same.returncode == 0, same.output[-1500:]
     assert all(c["gate"]["baseline"]["outcome"] == "pass" for c in same.results()["cells"])
     junit = junit_cells(same.report_dir)
     clean_accuracy = next(c["accuracy"] for c in same.results()["cells"] if c["shift"] == "clean")
     assert float(junit["test_clean"]["baseline_accuracy"]) == pytest.approx(clean_accuracy, abs=1e-4)
     assert junit["test_clean"]["p_value"] == "1"
+    gate = same.results()["summary"]["release_gate"]
+    assert gate["outcome"] == "pass" and gate["cells"]["compared"] == 8
+    assert {a["id"] for a in gate["aggregates"]} >= {"family/corruption", "family/natural", "worst/natural/objects"}
+    assert "release gate vs baseline: PASS" in same.output
 
-    worse = run_suite("-k", "clean or fog-1", "--baseline", str(baseline), "--model",
-                      "python:tests.models.toy:colour_only")
+    worse = run_suite(*selection, "--baseline", str(baseline), "--model", "python:tests.models.toy:colour_only")
     assert worse.returncode == 1
     clean = next(c for c in worse.results()["cells"] if c["shift"] == "clean")
     assert clean["gate"]["outcome"] == "fail" and clean["gate"]["reasons"][0].startswith("regression: ")
+    assert "release gate vs baseline: FAIL" in worse.output
+    cases = {case.get("name"): case for case in ET.parse(worse.report_dir / "junit.xml").iter("testcase")
+             if case.get("classname") == "release-gate"}  # fmt: skip
+    assert cases["family/corruption"].find("failure") is not None
+    failure = cases["cells"].find("failure")
+    assert failure is not None and "corruption/shapes/clean/0" in failure.get("message")
+    assert "Release gate against the baseline: FAIL" in (worse.report_dir / "report.html").read_text()
+    spread = run_suite(*selection, "--baseline", str(baseline), "--model", "python:tests.models.toy:colour_only",
+                       "-n", "2", report_dir=tmp_path / "two-workers")  # fmt: skip
+    assert spread.results()["summary"]["release_gate"] == worse.results()["summary"]["release_gate"]
 
     other_seed = run_suite("-k", "clean", "--baseline", str(baseline), "--seed", "5")
     assert other_seed.returncode == 4
