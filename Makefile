@@ -4,19 +4,29 @@ VENV ?= .venv
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: bench test setup clean-reports
+VLM_STAMP := $(VENV)/.installed-vlm
+
+.PHONY: bench test setup setup-vlm clean-reports
 
 bench: $(STAMP)
 	$(VENV)/bin/pytest benchmarks -n 4 $(ARGS)
 
-test: $(STAMP)
+# The tests run every model family the `vlm:` adapter supports, so they need the vlm extras (setup-vlm).
+test: $(VLM_STAMP)
 	$(VENV)/bin/pytest tests $(ARGS)
 
 setup: $(STAMP)
 
+# torchvision (with the torch build it matches) and num2words, for Qwen-VL, SmolVLM, InternVL, LLaVA-OneVision ...
+setup-vlm: $(VLM_STAMP)
+
 $(STAMP): pyproject.toml scripts/setup.sh
 	scripts/setup.sh $(VENV)
 	touch $(STAMP)
+
+$(VLM_STAMP): pyproject.toml scripts/setup.sh
+	scripts/setup.sh --vlm $(VENV)
+	touch $(STAMP) $(VLM_STAMP)
 
 clean-reports:
 	rm -rf reports/*.xml reports/*.html reports/*.json

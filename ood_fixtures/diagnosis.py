@@ -15,6 +15,8 @@ without the model.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import json
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -22,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ood_fixtures import gate, metrics
-from ood_fixtures.adapters.base import Adapter, Prediction
+from ood_fixtures.adapters.base import Adapter, Prediction, Unsupported
 from ood_fixtures.descriptions import DESCRIPTIONS, described
 from ood_fixtures.scenarios import Cell
 
@@ -58,6 +60,7 @@ def measure(cell: Cell, adapter: Adapter, seed: int, count: int) -> Measurement:
     model without image features (nothing to probe)."""
     samples = [cell.render(seed, index) for index in range(count)]
     images, truth = [s.image for s in samples], [s.label for s in samples]
+    _enough_per_class(cell, truth, count)
     features = adapter.features(images)  # first: a model without features is skipped before any other work
     plain = [p.label for p in adapter.classify(images, cell.labels)]
     options = [described(label) for label in cell.labels] if all(l in DESCRIPTIONS for l in cell.labels) else None
@@ -65,6 +68,22 @@ def measure(cell: Cell, adapter: Adapter, seed: int, count: int) -> Measurement:
     if options is not None:
         answers = [_described_answer(p, options, cell.labels) for p in adapter.classify(images, options)]
     return Measurement(list(cell.labels), truth, plain, answers, probe_correct(features, truth, seed).tolist())
+
+
+MIN_PER_CLASS = 2  # a cross-validated probe needs each class in two folds at least
+
+
+def _enough_per_class(cell: Cell, truth: Sequence[str], count: int) -> None:
+    """Unsupported (the row is skipped, saying what it needs) when a class the row's images show has fewer than
+    MIN_PER_CLASS of them: no probe can be cross-validated on it. A label the cell never shows (a held-out
+    combination) is no class of the probe."""
+    counts = Counter(truth)
+    rarest, fewest = min(counts.items(), key=lambda item: item[1])
+    if fewest < MIN_PER_CLASS:
+        needed = -(-MIN_PER_CLASS * len(counts) // SAMPLES_PER_SAMPLE_COUNT)  # if the classes come evenly
+        raise Unsupported(f"diagnosis needs >= {MIN_PER_CLASS} images per class for a cross-validated probe; "
+                          f"{cell.id} has {fewest} of '{rarest}' among its {count} images "
+                          f"({SAMPLES_PER_SAMPLE_COUNT} x --samples): raise --samples to {needed} or more")
 
 
 def _described_answer(prediction: Prediction, options: list[str], labels: list[str]) -> str | None:

@@ -15,6 +15,9 @@ Sections (targets from issue #8):
 - cache: the main job cold vs warm (target >= 8x; scripts/bench_cache.py measures the same alone).
 - overhead: the suite's wall time on a selection vs the raw batched forward time of the same model on the same
   images, with a random-weight CLIP ViT-B/32 at 224 px built from its config (target <= 1.15).
+- scoring: the reference VLM's answer modes on the same cell (gaussian_noise-3, 100 images, the suite's batch
+  size) with 2, 6 and 20 options: score mode's time and peak memory vs generate mode's (issue #21 targets:
+  <= 1.3x time, <= 1.2x memory). Each (mode, options) runs in a fresh process: peak memory is its ru_maxrss.
 """
 
 from __future__ import annotations
@@ -29,14 +32,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from bench_cache import ROOT, cold_and_warm, pytest_run  # scripts/ is on sys.path when a script runs
 
 sys.path.insert(0, str(ROOT))
 
 PEER = "corrupt-tta==0.1.7"
 PEER_VENV = ROOT / ".bench-venv"
-SECTIONS = ("generation", "xdist", "main", "cache", "overhead")
+SECTIONS = ("generation", "xdist", "main", "cache", "overhead", "scoring")
 
 
 # --- generation -----------------------------------------------------------------------------------------------
@@ -243,6 +245,52 @@ def overhead(samples: int = 200, batch: int = 64) -> None:
           f"the rest is {(suite - start_up) / raw:.2f}x the raw forward")
 
 
+# --- answer modes ----------------------------------------------------------------------------------------------
+
+MODE_SCRIPT = r"""
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, sys.argv[1] + "/scripts")
+from bench import corruption_cells
+from ood_fixtures import adapters
+from ood_fixtures.adapters import Settings
+mode, options, samples, repeats = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+cell = corruption_cells(("gaussian_noise", 3))[1]
+images = [cell.render(0, index).image for index in range(samples)]
+pool = [f"{c} {s}" for s in ("circle", "square", "triangle", "star") for c in ("red", "blue", "green", "yellow", "purple")]
+labels = (list(cell.labels) + [label for label in pool if label not in cell.labels])[:options]
+model = adapters.create("reference-vlm", Settings(answer_mode=mode))
+loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+model.classify(images[:8], labels)  # warm-up: lazy initialisation, allocator
+best = float("inf")
+for _ in range(repeats):
+    started = time.perf_counter()
+    model.classify(images, labels)
+    best = min(best, time.perf_counter() - started)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": best, "peak_mib": peak, "loaded_mib": loaded}))
+"""
+
+
+def answer_mode(mode: str, options: int, samples: int, repeats: int) -> dict[str, float]:
+    done = subprocess.run([sys.executable, "-c", MODE_SCRIPT, str(ROOT), mode, str(options), str(samples),
+                           str(repeats)], capture_output=True, text=True, check=True)  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def scoring(samples: int = 100, repeats: int = 3) -> None:
+    print(f"\n## scoring: reference VLM, gaussian_noise-3, {samples} images, fastest of {repeats}; score vs generate"
+          f"   (targets: time <= 1.3x, peak memory <= 1.2x)")
+    for options in (2, 6, 20):
+        generate = answer_mode("generate", options, samples, repeats)
+        score = answer_mode("score", options, samples, repeats)
+        grown = [(r["peak_mib"] - r["loaded_mib"]) for r in (generate, score)]
+        print(f"   {options:2d} options: time {generate['seconds']:.1f} s vs {score['seconds']:.1f} s, "
+              f"{score['seconds'] / generate['seconds']:.2f}x; peak {generate['peak_mib']:.0f} vs "
+              f"{score['peak_mib']:.0f} MiB, {score['peak_mib'] / generate['peak_mib']:.2f}x "
+              f"(above the loaded model: {grown[0]:.0f} vs {grown[1]:.0f} MiB)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated: {', '.join(SECTIONS)}")
@@ -251,7 +299,7 @@ def main() -> None:
     if unknown:
         sys.exit(f"unknown sections {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
     for name, run in (("generation", generation), ("xdist", xdist), ("main", main_job), ("cache", cache),
-                      ("overhead", overhead)):  # fmt: skip
+                      ("overhead", overhead), ("scoring", scoring)):  # fmt: skip
         if name in chosen:
             run()
 

@@ -129,7 +129,8 @@ def diagnosis_entries(runs: list[dict], n: int, tag: str) -> None:
         gap = sum(r["mapping_gap"] for r in seen) / len(seen)
         zero_shot = sum(r["zero_shot"] for r in seen) / len(seen)
         spread = math.sqrt((probe * (1 - probe) + zero_shot * (1 - zero_shot)) / size)
-        max_gap = math.ceil(round((gap + z * spread) / 0.01, 6)) * 0.01
+        # a negative limit would require the probe to lose to zero-shot: 0 is as tight as a gap limit means anything
+        max_gap = max(0.0, math.ceil(round((gap + z * spread) / 0.01, 6)) * 0.01)
         if max_gap < 1:
             limits.append(f"max_mapping_gap = {max_gap:.2f}")
         if limits:

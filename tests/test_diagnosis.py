@@ -118,3 +118,32 @@ def test_a_plain_name_answers_a_described_question():
     assert diagnosis._described_answer(Prediction(options[1]), options, labels) == "lung opacity"
     assert diagnosis._described_answer(Prediction(None, text="Answer Choice: clear lungs"), options, labels) == "clear lungs"
     assert diagnosis._described_answer(Prediction(None, text="no idea"), options, labels) is None
+
+
+def test_too_few_images_per_class_is_a_skip_that_says_how_many_samples_to_ask_for():
+    from ood_fixtures.adapters.base import Unsupported
+
+    lungs = Cell("medical", "chest-xray", "scanner_a", None, medical_xray())
+    with pytest.raises(Unsupported, match=r"diagnosis needs >= 2 images per class .* raise --samples to \d+ or more"):
+        diagnosis.measure(lungs, GoodFeaturesWrongAnswers(), seed=0, count=2)
+
+
+def test_a_label_the_cell_never_shows_is_no_class_of_the_probe():
+    """The compositional held-out row lists a combination its images never show: that is not a rare class."""
+
+    class WithAHeldOutLabel:
+        labels = (*medical_xray().labels, "never shown")
+
+        def sample(self, seed, index):
+            return medical_xray().sample(seed, index)
+
+    cell = Cell("medical", "chest-xray", "held-out", None, WithAHeldOutLabel())
+    truth = [cell.render(0, index).label for index in range(40)]
+    assert "never shown" in cell.labels and "never shown" not in truth
+    diagnosis._enough_per_class(cell, truth, 40)  # no Unsupported
+
+
+def medical_xray():
+    from generators import medical
+
+    return medical.xray("scanner_a")

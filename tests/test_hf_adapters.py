@@ -1,4 +1,5 @@
-"""The transformers adapters on tiny random-weight checkpoints of two families each, built offline."""
+"""The transformers adapters on tiny random-weight checkpoints built offline: CLIP and SigLIP for `clip:`, LLaVA and
+PaliGemma for what `vlm:` does around the model (the family matrix, tests/test_families.py, runs every family)."""
 
 import json
 
@@ -7,7 +8,7 @@ import pytest
 
 from ood_fixtures import adapters
 from ood_fixtures.adapters import Settings, SpecError
-from tests.models import tiny
+from tests.models import families, tiny
 
 IMAGES = [np.full((32, 32, 3), level, np.uint8) for level in (0, 90, 180)]
 LABELS = ["red circle", "blue star", "green square"]
@@ -17,7 +18,8 @@ LABELS = ["red circle", "blue star", "green square"]
 def checkpoints(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
     return {name: build(root / name) for name, build in
-            {"clip": tiny.clip, "siglip": tiny.siglip, "llava": tiny.llava, "paligemma": tiny.paligemma}.items()}
+            {"clip": tiny.clip, "siglip": tiny.siglip, "llava": families.build_llava,
+             "paligemma": families.build_paligemma}.items()}
 
 
 @pytest.mark.parametrize("family", ["clip", "siglip"])
@@ -27,20 +29,6 @@ def test_contrastive_families_give_scores_per_label(checkpoints, family):
     assert len(predictions) == 3 and all(p.label in LABELS for p in predictions)
     assert all(abs(sum(p.scores) - 1) < 1e-4 and len(p.scores) == 3 for p in predictions)
     assert model.describe()["fingerprint"].startswith("sha256:")
-
-
-@pytest.mark.parametrize("family", ["llava", "paligemma"])
-@pytest.mark.parametrize("mode", ["generate", "score"])
-def test_generative_families_answer_in_both_modes(checkpoints, family, mode):
-    settings = Settings(batch_size=2, answer_mode=mode, model_args={"max_new_tokens": "4"})
-    model = adapters.create(f"vlm:{checkpoints[family]}", settings)
-    predictions = model.classify(IMAGES, LABELS)
-    assert len(predictions) == 3
-    if mode == "generate":  # random weights: the text is noise, parsed or not, but always kept
-        assert all(p.text is not None and (p.label is None or p.label in LABELS) for p in predictions)
-    else:
-        assert all(p.label in LABELS and abs(sum(p.scores) - 1) < 1e-4 for p in predictions)
-    assert model.describe()["answer_mode"] == mode
 
 
 def test_remote_code_needs_the_flag(checkpoints, tmp_path):

@@ -57,15 +57,18 @@ def loader_kwargs(settings: Settings) -> dict[str, Any]:
     return kwargs
 
 
-def load_pretrained(auto_class: Any, name_or_path: str, settings: Settings) -> tuple[Any, Any]:
-    """The model (on its device, in eval mode) and its processor, loaded as the settings say."""
+def load_pretrained(auto_class: Any, name_or_path: str, settings: Settings, processor_kwargs: dict | None = None,
+                    model_kwargs: dict | None = None) -> tuple[Any, Any]:  # fmt: skip
+    """The model (on its device, in eval mode) and its processor, loaded as the settings say; `processor_kwargs`
+    and `model_kwargs` override the checkpoint's processor settings and config (resolution knobs)."""
     from transformers import AutoProcessor
 
     kwargs = loader_kwargs(settings)
-    model = auto_class.from_pretrained(name_or_path, **kwargs).to(settings.device).eval()
+    model = auto_class.from_pretrained(name_or_path, **kwargs, **(model_kwargs or {})).to(settings.device).eval()
     processor = AutoProcessor.from_pretrained(
-        name_or_path, trust_remote_code=settings.trust_remote_code, revision=kwargs.get("revision")
-    )
+        name_or_path, trust_remote_code=settings.trust_remote_code, revision=kwargs.get("revision"),
+        **(processor_kwargs or {}),
+    )  # fmt: skip
     return model, processor
 
 
