@@ -32,8 +32,7 @@ def checkpoints(tmp_path_factory):
 
 def adapter(checkpoints, family, mode, **args):
     settings = Settings(batch_size=3, answer_mode=mode, model_args={"max_new_tokens": "4", **args})
-    model = adapters.create(f"vlm:{checkpoints[family]}", settings)
-    return model
+    return adapters.create(f"vlm:{checkpoints[family]}", settings)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -65,15 +64,22 @@ def test_every_family_gives_one_feature_vector_per_image(checkpoints, family):
     assert not np.allclose(features[0], features[1])  # different images, different vectors
 
 
-@pytest.mark.parametrize("family", ["qwen2_vl", "smolvlm", "internvl", "gemma3"])
+# family: (--model-arg knobs, what results.json records for them)
+KNOBS = {
+    "qwen2_vl": ({"max_pixels": "1024"}, {"max_pixels": 1024}),
+    "smolvlm": ({"do_image_splitting": "false"}, {"do_image_splitting": False}),
+    "internvl": ({"crop_to_patches": "false"}, {"crop_to_patches": False}),
+    "gemma3": ({"do_pan_and_scan": "true", "pan_and_scan_min_crop_size": "16"},
+               {"do_pan_and_scan": True, "pan_and_scan_min_crop_size": 16}),
+}
+
+
+@pytest.mark.parametrize("family", sorted(KNOBS))
 def test_resolution_knobs_change_the_image_tokens_and_are_recorded(checkpoints, family):
-    knob = {"qwen2_vl": {"max_pixels": str(32 * 32)}, "smolvlm": {"do_image_splitting": "false"},
-            "internvl": {"crop_to_patches": "false"}, "gemma3": {"do_pan_and_scan": "true",
-                                                                 "pan_and_scan_min_crop_size": "16"}}[family]  # fmt: skip
+    knobs, recorded = KNOBS[family]
     default = adapter(checkpoints, family, "generate").describe()
-    changed = adapter(checkpoints, family, "generate", **knob).describe()
-    assert changed["resolution"] == {k: (v if not v.isdigit() else int(v)) if v not in ("true", "false")
-                                     else v == "true" for k, v in knob.items()}  # fmt: skip
+    changed = adapter(checkpoints, family, "generate", **knobs).describe()
+    assert changed["resolution"] == recorded
     if family != "gemma3":  # pan & scan only crops images wider than 1.2:1; the suite's are square
         assert changed["image_tokens"]["64x64"] < default["image_tokens"]["64x64"]
 

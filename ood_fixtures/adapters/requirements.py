@@ -24,25 +24,26 @@ PACKAGES: dict[str, tuple[str, ...]] = {
 }
 
 
-def needed(folder: Path) -> tuple[str, list[str]]:
-    """The processor class a saved checkpoint names and the extra packages building its processor imports."""
+def needed(folder: Path) -> tuple[str, bool, list[str]]:
+    """The processor class a saved checkpoint names, whether it has a video processor, and the extra packages
+    building its processor imports."""
     config = _processor_config(folder)
     name = config.get("processor_class", "")
-    packages = list(PACKAGES.get(name, ()))
     has_video = "video_processor" in config or (folder / "video_preprocessor_config.json").exists()
+    packages = list(PACKAGES.get(name, ()))
     if has_video and "torchvision" not in packages:
         packages.insert(0, "torchvision")
-    return name, packages
+    return name, has_video, packages
 
 
 def missing(prefix: str, folder: Path) -> str | None:
     """One line naming what the checkpoint's processor needs and is missing or broken, with the fix; None if
     nothing is."""
-    name, packages = needed(folder)
+    name, has_video, packages = needed(folder)
     problems = [problem for package in packages if (problem := _problem(package))]
     if not problems:
         return None
-    why = "with a video processor, " if "video_processor" in _processor_config(folder) else ""
+    why = "with a video processor, " if has_video else ""
     return (f"{prefix}:{folder}: its processor ({name or 'unnamed'}, {why}transformers 5) needs "
             f"{'; '.join(problems)}; install them with {SETUP}")
 
