@@ -11,22 +11,10 @@ below BOUNDARY_RETAINED of the clean accuracy) is searched and reported.
 import pytest
 
 from generators.corruptions import CORRUPTIONS, SEVERITIES, Corrupter
-from generators.shapes import ShapeGenerator
+from ood_fixtures.catalog.cells import Cell
+from ood_fixtures.catalog.scenarios import CLEAN, CORRUPTED, IMAGE_SIZE, SHAPES
+from ood_fixtures.evaluation.properties import BOUNDARY_RETAINED, Finding, boundary, rises
 from ood_fixtures.plugin import assert_gate
-from ood_fixtures.properties import BOUNDARY_RETAINED, Finding, boundary, rises
-from ood_fixtures.scenarios import Cell
-
-IMAGE_SIZE = 64
-SHAPES = ShapeGenerator(size=IMAGE_SIZE, name="shapes")
-
-CLEAN = Cell("corruption", "shapes", "clean", 0, SHAPES)
-
-CORRUPTED = {
-    (name, severity): Cell("corruption", "shapes", name, severity, SHAPES, Corrupter(name, severity, IMAGE_SIZE),
-                           reference=CLEAN)  # fmt: skip
-    for name in CORRUPTIONS
-    for severity in SEVERITIES
-}
 
 # Steps where ImageNet-C's own table makes severity 3 milder than 2 (the reference model shows both rises at
 # every seed of 0-9, p < 1e-4, and no other): a rise there is reported as known, any other rise fails.

@@ -5,11 +5,10 @@ differ by style alone. Select with -m natural.
 
 import pytest
 
-from generators import domains
+from ood_fixtures.catalog.scenarios import DOMAIN_SHIFTS
 from ood_fixtures.plugin import assert_gate
-from ood_fixtures.scenarios import domain_shift
 
-OBJECTS = domain_shift("natural", "objects", domains.SOURCE_DOMAIN, domains.TARGET_DOMAINS, domains.domain)
+OBJECTS = DOMAIN_SHIFTS["natural", "objects"]
 
 
 @pytest.mark.natural

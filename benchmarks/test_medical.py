@@ -5,12 +5,11 @@ hospital's stain or another scanner. Sample i is the same tissue or patient in e
 
 import pytest
 
-from generators import medical
+from ood_fixtures.catalog.scenarios import DOMAIN_SHIFTS
 from ood_fixtures.plugin import assert_gate
-from ood_fixtures.scenarios import domain_shift
 
-HISTOLOGY = domain_shift("medical", "histology", medical.HISTOLOGY_SOURCE, medical.HISTOLOGY_TARGETS, medical.histology)
-CHEST_XRAY = domain_shift("medical", "chest-xray", medical.XRAY_SOURCE, medical.XRAY_TARGETS, medical.xray)
+HISTOLOGY = DOMAIN_SHIFTS["medical", "histology"]
+CHEST_XRAY = DOMAIN_SHIFTS["medical", "chest-xray"]
 
 
 @pytest.mark.medical

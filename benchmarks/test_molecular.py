@@ -5,12 +5,10 @@ drawing-style shift. Select with -m molecular.
 
 import pytest
 
-from generators import molecules
+from ood_fixtures.catalog.scenarios import DOMAIN_SHIFTS
 from ood_fixtures.plugin import assert_gate
-from ood_fixtures.scenarios import domain_shift
 
-GROUPS = domain_shift("molecular", "functional-groups", molecules.SOURCE_DOMAIN, molecules.TARGET_DOMAINS,
-                      molecules.domain)  # fmt: skip
+GROUPS = DOMAIN_SHIFTS["molecular", "functional-groups"]
 
 
 @pytest.mark.molecular

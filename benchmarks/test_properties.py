@@ -15,15 +15,14 @@ import pytest
 from hypothesis import given, strategies as st
 
 from generators.perturbations import PERTURBATIONS, Perturb
-from generators.shapes import ShapeGenerator
-from ood_fixtures.properties import AGREEMENT, Finding, agreement, example_pair
-from ood_fixtures.scenarios import Cell
-from ood_fixtures.strategies import permutations, strengths
+from ood_fixtures.catalog.cells import Cell
+from ood_fixtures.catalog.scenarios import SHAPES
+from ood_fixtures.catalog.strategies import permutations, strengths
+from ood_fixtures.evaluation.properties import AGREEMENT, Finding, agreement, example_pair
 
 # images per drawn example: every example is a model call on all of them. At 96, a check fails when 21 or more
 # answers change (at the ci profile's level, 7e-4): a check on a model keeping 75% of its answers fails 4 times in 5.
 SAMPLES = 96
-SHAPES = ShapeGenerator(size=64, name="shapes")
 CLEAN = Cell("property", "invariance", "clean", None, SHAPES)
 
 

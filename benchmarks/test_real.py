@@ -10,7 +10,7 @@ cell named. Without --data-root, each dataset is one skipped test that says wher
 import pytest
 
 from ood_fixtures.plugin import assert_gate, real_datasets
-from ood_fixtures.scenarios import Cell
+from ood_fixtures.catalog.cells import Cell
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -10,21 +10,11 @@ Select with -m synthetic.
 
 import pytest
 
-from generators import digits, patterns
+from ood_fixtures.catalog.scenarios import DOMAIN_SHIFTS, ROTATED
 from ood_fixtures.plugin import assert_gate
-from ood_fixtures.scenarios import Cell, domain_shift
 
-COLOURED = domain_shift("synthetic", "coloured-digits", digits.SOURCE_DOMAIN, digits.TARGET_DOMAINS, digits.domain)
-
-UPRIGHT = Cell("synthetic", "rotated-digits", "rotation", 0, digits.domain(digits.ROTATION_SOURCE_DOMAIN))
-ROTATED = [UPRIGHT] + [
-    Cell("synthetic", "rotated-digits", "rotation", degrees, UPRIGHT.source, digits.Rotate(degrees), UPRIGHT)
-    for degrees in digits.ROTATIONS
-    if degrees
-]
-
-COMPOSITIONAL = domain_shift("synthetic", "compositional", patterns.SOURCE_DOMAIN, patterns.TARGET_DOMAINS,
-                             patterns.domain)  # fmt: skip
+COLOURED = DOMAIN_SHIFTS["synthetic", "coloured-digits"]
+COMPOSITIONAL = DOMAIN_SHIFTS["synthetic", "compositional"]
 
 
 @pytest.mark.synthetic

@@ -35,10 +35,12 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from generators.sample import Sample
 from generators.seeding import rng_for
-from generators.shapes import SUPERSAMPLE, Sample
+from generators.shapes import SUPERSAMPLE
 
 FAMILY = "digits"  # seeds the pose, which every digit domain shares
+NAMESPACE = FAMILY  # what `domain()` seeds poses and styles with unless it is given another
 LABELS: list[str] = [str(digit) for digit in range(10)]
 MAX_JITTER_DEGREES = 8.0
 ROTATIONS: tuple[int, ...] = (0, 30, 60, 90, 120, 150, 180)
@@ -225,17 +227,25 @@ class ColouredDigitSource(DigitSource):
         return np.clip(rgb + style.uniform(-15, 15, size=3), 0, 255)
 
 
-def domain(name: str, size: int = 64, family: str = FAMILY) -> DigitSource:
-    """The digit source of a named domain (see the module docstring's table); `family` seeds poses and names."""
+def domain(name: str, size: int = 64, namespace: str = NAMESPACE, *, family: str | None = None) -> DigitSource:
+    """The digit source of a named domain (see the module docstring's table); `namespace` seeds poses and names.
+
+    `family` is `namespace`'s former name, still accepted by keyword.
+    """
+    if family is not None:
+        if namespace not in (NAMESPACE, family):
+            raise TypeError(f"domain() got both namespace={namespace!r} and family={family!r}")
+        namespace = family
     if name == "grey":
-        return DigitSource(size, name=f"{family}/grey", family=family)
+        return DigitSource(size, name=f"{namespace}/grey", family=namespace)
     if name == "coloured":
-        return ColouredDigitSource(size, name=f"{family}/coloured", correlation=0.9, family=family)
+        return ColouredDigitSource(size, name=f"{namespace}/coloured", correlation=0.9, family=namespace)
     if name == "colour-random":
-        return ColouredDigitSource(size, name=f"{family}/colour-random", correlation=1 / len(PALETTE), family=family)
+        return ColouredDigitSource(size, name=f"{namespace}/colour-random", correlation=1 / len(PALETTE),
+                                   family=namespace)  # fmt: skip
     if name == "colour-reversed":
-        return ColouredDigitSource(size, name=f"{family}/colour-reversed", correlation=0.0, mismatch_offset=5,
-                                   family=family)  # fmt: skip
+        return ColouredDigitSource(size, name=f"{namespace}/colour-reversed", correlation=0.0, mismatch_offset=5,
+                                   family=namespace)  # fmt: skip
     raise ValueError(f"unknown digit domain {name!r}; known domains: {', '.join(DOMAINS)}")
 
 

@@ -33,8 +33,8 @@ from rdkit.Chem import rdDepictor
 from rdkit.Chem.Draw import rdMolDraw2D
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
+from generators.sample import Sample, check_domain
 from generators.seeding import rng_for
-from generators.shapes import Sample
 
 LABELS: tuple[str, ...] = ("halogen", "carboxylic acid", "amine")
 
@@ -78,6 +78,7 @@ TARGET_SCAFFOLDS: dict[str, str] = {
 # or anything `PATTERNS` matches.
 ALKYL_CHAINS: tuple[str, ...] = ("*C", "*CC", "*CCC", "*C(C)C", "*C(C)(C)C")
 
+NAMESPACE = "molecules"  # seeds `domain()`'s molecules unless it is given another
 SOURCE_DOMAIN = "source"
 TARGET_DOMAINS: tuple[str, ...] = ("scaffold", "size", "style")
 
@@ -197,12 +198,9 @@ class MoleculeSource:
         family: the name that seeds the molecule choice (the reference model trains under another).
     """
 
-    def __init__(self, domain: str = SOURCE_DOMAIN, size: int = 64, family: str = "molecules") -> None:
+    def __init__(self, domain: str = SOURCE_DOMAIN, size: int = 64, family: str = NAMESPACE) -> None:
         self.family = family
-        if domain not in DOMAINS:
-            raise ValueError(f"unknown molecules domain {domain!r}; known: {', '.join(DOMAINS)}")
-        if size < 16:
-            raise ValueError(f"size must be at least 16 pixels, got {size}")
+        check_domain("molecules", domain, DOMAINS, size)
         self.domain = domain
         self.spec = DOMAINS[domain]
         self.size = size
@@ -266,6 +264,6 @@ def draw(mol: Chem.Mol, style: DrawingStyle, rotation: float, size: int) -> np.n
     return np.asarray(canvas.resize((size, size), Image.Resampling.LANCZOS))
 
 
-def domain(name: str, size: int = 64) -> MoleculeSource:
-    """The molecule source of one domain; ValueError names the known domains."""
-    return MoleculeSource(name, size)
+def domain(name: str, size: int = 64, namespace: str = NAMESPACE) -> MoleculeSource:
+    """The molecule source of one domain, its molecules seeded by `namespace`; ValueError names the known domains."""
+    return MoleculeSource(name, size, family=namespace)

@@ -29,8 +29,9 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
+from generators.sample import Sample
 from generators.seeding import rng_for
-from generators.shapes import SHAPES, SUPERSAMPLE, Sample, _polygon
+from generators.shapes import SHAPES, SUPERSAMPLE, _polygon
 
 PATTERNS: tuple[str, ...] = ("striped", "dotted", "checked", "solid")
 LABELS: list[str] = [f"{pattern} {shape}" for pattern in PATTERNS for shape in SHAPES]
@@ -43,6 +44,7 @@ SPLITS: dict[str, tuple[tuple[str, str], ...]] = {
     "all": tuple((p, s) for p in PATTERNS for s in SHAPES),
 }
 
+NAMESPACE = "patterns"  # what `domain()` seeds its images with unless it is given another (see `domain`)
 SOURCE_DOMAIN = "seen"
 TARGET_DOMAINS: tuple[str, ...] = ("held-out",)
 DOMAINS: tuple[str, ...] = tuple(SPLITS)
@@ -138,8 +140,13 @@ class PatternSource:
         return np.asarray(canvas.resize((self.size, self.size), Image.Resampling.LANCZOS))
 
 
-def domain(name: str, size: int = 64) -> PatternSource:
-    """The pattern source of a named domain: the split of the same name (see the module docstring's table)."""
+def domain(name: str, size: int = 64, namespace: str = NAMESPACE) -> PatternSource:
+    """The pattern source of a named domain: the split of the same name (see the module docstring's table).
+
+    Under the default namespace each split has a stream of its own (`"patterns/seen"`, ...); under any other
+    namespace every split draws from the namespace itself (the reference model trains on `"patterns-train"`).
+    The two rules are kept apart so that neither the benchmarks' images nor the training images change.
+    """
     if name not in SPLITS:
         raise ValueError(f"unknown pattern domain {name!r}; known domains: {', '.join(DOMAINS)}")
-    return PatternSource(size, name=f"patterns/{name}", split=name)
+    return PatternSource(size, name=f"{namespace}/{name}" if namespace == NAMESPACE else namespace, split=name)

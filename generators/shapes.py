@@ -7,11 +7,11 @@ than stair-stepped; the model would otherwise learn the stair steps.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from generators.sample import Sample
 from generators.seeding import rng_for
 
 SUPERSAMPLE = 4
@@ -26,12 +26,11 @@ COLOURS: dict[str, tuple[int, int, int]] = {
 }
 SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "star")
 
-
-@dataclass(frozen=True)
-class Sample:
-    image: np.ndarray  # H x W x 3, uint8, RGB
-    label: str
-    sample_id: str
+NAMESPACE = "shapes"  # seeds `domain()`'s images unless it is given another
+# One domain: the shapes' shifts are corruptions and perturbations of these images, not other domains.
+SOURCE_DOMAIN = "shapes"
+TARGET_DOMAINS: tuple[str, ...] = ()
+DOMAINS: tuple[str, ...] = (SOURCE_DOMAIN,)
 
 
 def _polygon(shape: str, cx: float, cy: float, r: float, angle: float) -> list[tuple[float, float]]:
@@ -100,3 +99,10 @@ class ShapeGenerator:
         else:
             draw.polygon(_polygon(shape, cx, cy, r, angle), fill=fill)
         return np.asarray(canvas.resize((self.size, self.size), Image.Resampling.LANCZOS))
+
+
+def domain(name: str, size: int = 64, namespace: str = NAMESPACE) -> ShapeGenerator:
+    """The shapes source (the one domain, `"shapes"`), its images seeded by `namespace`; ValueError otherwise."""
+    if name != SOURCE_DOMAIN:
+        raise ValueError(f"unknown shapes domain {name!r}; known domains: {', '.join(DOMAINS)}")
+    return ShapeGenerator(size, name=namespace)

@@ -2,7 +2,7 @@
 
 import sys
 
-from ood_fixtures import compare
+from ood_fixtures.reports import compare
 
 COMMANDS = {"compare": compare.main}
 

@@ -32,9 +32,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_cache import ROOT, cold_and_warm, pytest_run  # scripts/ is on sys.path when a script runs
 
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from ood_fixtures.tools import (cold_and_warm, corruption_cells, pytest_run, raw_forward_s, suite_s,  # noqa: E402
+                                vit_b32)  # fmt: skip
 
 PEER = "corrupt-tta==0.1.7"
 PEER_VENV = ROOT / ".bench-venv"
@@ -51,7 +54,9 @@ images = np.load(sys.argv[1])
 names, severity, repeats = json.loads(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 out = {}
 for name in names:
-    fn = globals()[name]
+    fn = globals().get(name)
+    if fn is None:  # a corruption the peer does not implement: compared without it
+        continue
     fn(images[0], severity)  # warm-up: lazy imports and caches are not the steady state
     best = float("inf")
     for _ in range(repeats):
@@ -107,12 +112,16 @@ def generation(size: int = 224, count: int = 8, severity: int = 3, repeats: int 
             sys.exit(f"the peer failed:\n{done.stderr[-3000:]}")
         peer = json.loads(done.stdout.strip().splitlines()[-1])
     ours = ours_ms(images, names, severity, repeats)
+    lacking = [name for name in names if name not in peer]
+    names = [name for name in names if name in peer]
     # the fastest of the repeats, both sides: a shared machine's noise only ever adds time
     print(f"\n## generation: ms per {size}-px image at severity {severity} ({count} images, best of {repeats})")
     print(f"{'corruption':<20}{'ours':>10}{'peer':>10}{'speed-up':>10}")
     for name in names:
         print(f"{name:<20}{ours[name]:>10.2f}{peer[name]:>10.2f}{peer[name] / ours[name]:>9.1f}x")
-    total_ours, total_peer = sum(ours.values()), sum(peer.values())
+    for name in lacking:
+        print(f"{name:<20}{ours[name]:>10.2f}{'-':>10}{'':>10}   (the peer has no {name}; left out of the total)")
+    total_ours, total_peer = sum(ours[name] for name in names), sum(peer[name] for name in names)
     slower = [n for n in names if ours[n] > peer[n]]
     print(f"{'total':<20}{total_ours:>10.2f}{total_peer:>10.2f}{total_peer / total_ours:>9.1f}x   (target >= 5x)")
     print(f"slower than the peer: {', '.join(slower) or 'none'}   (target: none)")
@@ -142,89 +151,6 @@ def cache() -> None:
 
 # --- harness overhead -----------------------------------------------------------------------------------------
 
-
-def vit_b32(folder: Path) -> Path:
-    """A random-weight CLIP ViT-B/32 (224 px) with the reference's tokenizer, saved as a checkpoint folder."""
-    import torch
-    from transformers import CLIPConfig, CLIPModel, CLIPProcessor
-
-    from ood_fixtures.adapters.clip import REFERENCE_PATH
-
-    processor = CLIPProcessor.from_pretrained(REFERENCE_PATH)
-    processor.image_processor.size = {"shortest_edge": 224}
-    processor.image_processor.crop_size = {"height": 224, "width": 224}
-    tokenizer = processor.tokenizer
-    config = CLIPConfig(text_config={"vocab_size": len(tokenizer), "max_position_embeddings": 77,
-                                     "pad_token_id": 0, "bos_token_id": 2, "eos_token_id": 3})  # fmt: skip
-    torch.manual_seed(0)
-    CLIPModel(config).save_pretrained(folder)
-    processor.save_pretrained(folder)
-    return folder
-
-
-def corruption_module():
-    """benchmarks/test_corruptions.py as a module (its CLEAN cell and CORRUPTED cells by (corruption, severity))."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_corruptions", ROOT / "benchmarks" / "test_corruptions.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def corruption_cells(*corrupted: tuple[str, int]) -> list:
-    """The clean cell and the named (corruption, severity) cells."""
-    module = corruption_module()
-    return [module.CLEAN] + [module.CORRUPTED[key] for key in corrupted]
-
-
-def suite_s(spec: str, corrupted: list[tuple[str, int]], count: int, batch: int, device: str, reports: str) -> float:
-    """Wall time of the suite on those cells (`corruption_cells`) at `count` images each, in one process."""
-    selection = " or ".join(["clean"] + [f"({name} and {severity})" for name, severity in corrupted])
-    return pytest_run("-m", "corruption", "-k", selection, "-n", "0", "--model", spec, "--device", device,
-                      "--no-cache", "--samples", str(count), "--batch-size", str(batch), "--report-dir", reports)
-
-
-def raw_forward_s(spec: str, images: list[np.ndarray], batch: int, device: str) -> float:
-    """The model called directly on `images` in batches, as a script would (processor + image features, or
-    processor + generate with the adapter's prompt and token limit), loaded as its adapter loads it on that
-    device; seconds, synchronised on the device."""
-    import torch
-
-    from ood_fixtures import adapters
-    from ood_fixtures.adapters import Settings
-    from ood_fixtures.prompts import in_context_messages, multiple_choice_question
-
-    adapter = adapters.create(spec, Settings(device=device, batch_size=batch))
-    model, processor = adapter.model, adapter.processor
-    if spec.startswith("clip:"):
-
-        def step(chunk):
-            pixels = processor(images=chunk, return_tensors="pt")["pixel_values"].to(device, model.dtype)
-            model.get_image_features(pixel_values=pixels)
-
-    else:
-        question = multiple_choice_question(corruption_cells()[0].labels)
-        prompt = processor.apply_chat_template(in_context_messages(question, []), add_generation_prompt=True)
-
-        def step(chunk):
-            inputs = processor(text=[prompt] * len(chunk), images=[[i] for i in chunk], padding=True,
-                               return_tensors="pt").to(device)  # fmt: skip
-            model.generate(**inputs, max_new_tokens=adapter.max_new_tokens, do_sample=False)
-
-    def run(chosen):
-        with torch.inference_mode():
-            for start in range(0, len(chosen), batch):
-                step(chosen[start : start + batch])
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-
-    run(images[:batch])  # warm-up: kernels, allocator, lazy initialisation
-    started = time.perf_counter()
-    run(images)
-    return time.perf_counter() - started
-
-
 CORRUPTED = [("fog", 3), ("gaussian_noise", 3)]
 
 
@@ -250,8 +176,7 @@ def overhead(samples: int = 200, batch: int = 64) -> None:
 MODE_SCRIPT = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
-sys.path.insert(0, sys.argv[1] + "/scripts")
-from bench import corruption_cells
+from ood_fixtures.tools import corruption_cells
 from ood_fixtures import adapters
 from ood_fixtures.adapters import Settings
 mode, options, samples, repeats = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])

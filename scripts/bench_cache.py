@@ -9,29 +9,13 @@ times and their ratio. A figure, not a test: these machines are shared and noisy
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-
-def pytest_run(*args: str) -> float:
-    """Wall time of `pytest benchmarks ARGS`; gate failures (exit 1) count as a run, anything else stops."""
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pytest", "benchmarks", "-q", "-p", "no:cacheprovider", *args],
-                          cwd=ROOT, capture_output=True, text=True)  # fmt: skip
-    if done.returncode not in (0, 1):
-        sys.exit(f"pytest {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    return time.perf_counter() - started
-
-
-def cold_and_warm(*args: str) -> tuple[float, float]:
-    """Wall times of two runs of `pytest benchmarks ARGS` against one fresh cache."""
-    with tempfile.TemporaryDirectory() as scratch:
-        return pytest_run(*args, "--report-dir", scratch), pytest_run(*args, "--report-dir", scratch)
+from ood_fixtures.tools import cold_and_warm  # noqa: E402
 
 
 def main() -> None:

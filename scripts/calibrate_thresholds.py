@@ -142,7 +142,7 @@ def property_entries(runs: list[dict], tag: str) -> None:
     """min_agreement where the model kept fewer than the default share of its answers at some seed: the Wilson
     95% lower bound of the lowest agreement seen, floored to 0.05 (a property the model does not have is then
     a limit on how much worse it may get, not a test it fails in some runs)."""
-    from ood_fixtures.properties import AGREEMENT
+    from ood_fixtures.evaluation.properties import AGREEMENT
 
     lowest: dict[str, dict] = {}
     for run in runs:

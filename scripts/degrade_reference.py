@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from generators.corruptions import CORRUPTIONS, SEVERITIES, Corrupter  # noqa: E402
 from generators.shapes import SHAPES, ShapeGenerator  # noqa: E402
-from ood_fixtures.adapters.clip import REFERENCE_PATH  # noqa: E402
-from ood_fixtures.prompts import TEMPLATES  # noqa: E402
-from train_reference_clip import text_embeddings, to_pixels  # noqa: E402
+from ood_fixtures.adapters.families.clip import REFERENCE_PATH  # noqa: E402
+from ood_fixtures.adapters.prompts import TEMPLATES  # noqa: E402
+from ood_fixtures.training import text_embeddings, to_pixels  # noqa: E402
 
 
 def rotated(label: str) -> str:

@@ -3,7 +3,7 @@
     python scripts/gpu_check.py                      # CUDA, bf16: the check to run when a GPU machine is lent
     python scripts/gpu_check.py --device cpu --samples 48 --few 16 --batch 16    # the same code path on a CPU
 
-Two random-weight models built from configs (no download): a CLIP ViT-B/32 at 224 px (`scripts/bench.py`'s) and a
+Two random-weight models built from configs (no download): a CLIP ViT-B/32 at 224 px (`ood_fixtures.tools.vit_b32`, as scripts/bench.py's) and a
 small LLaVA (that ViT's vision tower, a 4-layer Llama of width 512, the reference model's tokenizer and chat
 template). For each, the suite runs one selection of cells (`pytest benchmarks -n 0 --no-cache --device D`) at
 --samples and at --few images per cell; the difference of the two wall times is what the extra images cost the
@@ -20,10 +20,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import corruption_cells, raw_forward_s, suite_s, vit_b32  # scripts/ is on sys.path when a script runs
-from bench_cache import ROOT
-
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from ood_fixtures.tools import corruption_cells, raw_forward_s, suite_s, vit_b32  # noqa: E402
 
 CORRUPTED = [("gaussian_noise", 3)]
 
@@ -34,7 +34,7 @@ def tiny_llava(folder: Path, clip: Path) -> Path:
     from transformers import (CLIPConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration,
                               LlavaProcessor)  # fmt: skip
 
-    from ood_fixtures.adapters.vlm import REFERENCE_PATH
+    from ood_fixtures.adapters.families.vlm import REFERENCE_PATH
 
     processor = LlavaProcessor.from_pretrained(REFERENCE_PATH)
     processor.image_processor.size = {"shortest_edge": 224}

@@ -3,7 +3,7 @@
     python scripts/reliability.py [--pairs 20] [--first-seed 100] [--samples 100] [--work DIR]
 
 Every figure is measured on the main job's cells (the 127 shift cells and 56 in-context cells of `pytest
-benchmarks`) through the suite's own gate (ood_fixtures/release.py), the way `--baseline` applies it. Each pair
+benchmarks`) through the suite's own gate (ood_fixtures/gating/release.py), the way `--baseline` applies it. Each pair
 is one seed (fresh images, seeds 100 and up: away from the seeds the thresholds were calibrated on).
 
 False alarms need candidates that are provably as good as the baseline, cell by cell, yet answer differently, as
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -42,39 +41,21 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from generators.corruptions import CORRUPTIONS, SEVERITY_TABLE_VERSION  # noqa: E402
-from ood_fixtures import adapters, gate, release  # noqa: E402
+from ood_fixtures import adapters  # noqa: E402
 from ood_fixtures.adapters import Settings  # noqa: E402
-from ood_fixtures.adapters.clip import REFERENCE_PATH  # noqa: E402
-from ood_fixtures.evaluate import Gating, SampleResult, answer, render, score  # noqa: E402
-from ood_fixtures.scenarios import Cell  # noqa: E402
+from ood_fixtures.adapters.families.clip import REFERENCE_PATH  # noqa: E402
+from ood_fixtures.catalog import scenarios  # noqa: E402
+from ood_fixtures.catalog.cells import Cell  # noqa: E402
+from ood_fixtures.evaluation.predict import SampleResult, answer, render  # noqa: E402
+from ood_fixtures.evaluation.score import Gating, score  # noqa: E402
+from ood_fixtures.gating import release, thresholds as gate  # noqa: E402
 
-# the benchmark modules whose module-level cells the main job gates (test_diagnosis holds diagnosis targets,
-# test_properties builds its cells per drawn example, test_real needs --data-root)
-MODULES = ("test_corruptions", "test_synthetic", "test_domains", "test_medical", "test_molecular", "test_icl")
 MAIN_JOB_CELLS = 183
 
 
 def main_job_cells() -> list[Cell]:
-    """The cells of the main job, each once, in module order."""
-    found: dict[str, Cell] = {}
-    for name in MODULES:
-        spec = importlib.util.spec_from_file_location(f"reliability_{name}", ROOT / "benchmarks" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        for value in vars(module).values():
-            for cell in _cells_in(value):
-                found.setdefault(cell.id, cell)
-    return list(found.values())
-
-
-def _cells_in(value: object) -> list[Cell]:
-    if isinstance(value, Cell):
-        return [value]
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, (list, tuple)):
-        return [cell for item in value for cell in _cells_in(item)]
-    return []
+    """The cells of the main job, each once, in the order of the benchmark modules."""
+    return scenarios.cells()
 
 
 def sibling(work: Path) -> Path:

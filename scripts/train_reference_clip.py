@@ -6,7 +6,8 @@ The model is a transformers `CLIPModel` from a tiny config, with a BPE tokenizer
 library on the captions, saved with `save_pretrained` (safetensors) beside its processor, so that the suite loads
 it through `from_pretrained` exactly as it loads a hub checkpoint.
 
-Training data are the in-distribution (source) domains of each family in `TRAINING`, drawn under names that the
+Training data are the in-distribution (source) domains of each family in `TRAINING`
+(`ood_fixtures/catalog/scenarios.py`), drawn under names that the
 benchmarks never use ("-train"), so evaluation images are always fresh; target domains are never seen. Held-out
 accuracy per family is measured on images drawn under "-heldout" names.
 
@@ -34,42 +35,8 @@ from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcesso
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from generators import digits, domains, medical, molecules, patterns  # noqa: E402
-from generators.shapes import ShapeGenerator  # noqa: E402
-from ood_fixtures.prompts import TEMPLATES, captions  # noqa: E402
-
-# (family, source domain, training images): one row per source domain the model learns.
-TRAINING = (
-    ("shapes", "shapes", 16_000),
-    ("digits", "grey", 4_000),
-    ("digits", "coloured", 4_000),
-    ("patterns", "seen", 8_000),
-    ("domains", "photo", 5_000),
-    ("histology", "hospital_1", 3_000),
-    ("xray", "scanner_a", 3_000),
-    ("molecules", "source", 3_000),
-)
-
-
-def source(family: str, domain: str, size: int, split: str):
-    """The source domain of a family, drawn under a name of its own ("-train" or "-heldout")."""
-    tag = f"{family}-{split}"
-    if family == "shapes":
-        return ShapeGenerator(size, name=tag)
-    if family == "digits":
-        return digits.domain(domain, size, family=tag)
-    if family == "patterns":
-        return patterns.PatternSource(size, name=tag, split=domain)
-    if family == "domains":
-        return domains.DomainSource(domain, size, name=tag)
-    if family == "histology":
-        return medical.HistologyPatch(domain, size, family=tag)
-    if family == "xray":
-        return medical.ChestXRay(domain, size, family=tag)
-    if family == "molecules":
-        return molecules.MoleculeSource(domain, size, family=tag)
-    raise ValueError(f"unknown family {family!r}")
-
+from ood_fixtures.adapters.prompts import TEMPLATES, captions  # noqa: E402
+from ood_fixtures.training import TRAINING, source, text_embeddings, to_pixels  # noqa: E402
 
 SPECIALS = ["<pad>", "<unk>", "<bos>", "<eos>"]  # eos must not be id 2: CLIP treats that id as a legacy config
 MAX_TEXT_TOKENS = 16
@@ -88,7 +55,7 @@ families.
 - **Training data**: {train_images:,} images from the source (in-distribution) domain of each family, drawn under
   "-train" scenario names (seed {seed}) that the benchmarks never use:
 {training_table}
-  Captions: the class in each prompt template of `ood_fixtures/prompts.py`. No target domain, corruption or
+  Captions: the class in each prompt template of `ood_fixtures/adapters/prompts.py`. No target domain, corruption or
   rotation was seen, nor the held-out pattern+shape combinations.
 - **Objective**: CLIP's image-to-text contrastive loss against the captions of the image's own family's classes
   (one template per step, rotating), {steps} steps of {batch_size} images, AdamW with a one-cycle schedule
@@ -148,18 +115,6 @@ def render_all(size: int, split: str, seed: int, counts: list[int]) -> list[tupl
 
 def family_labels(size: int) -> dict[str, list[str]]:
     return {family: source(family, domain, size, "train").labels for family, domain, _ in TRAINING}
-
-
-def to_pixels(images: np.ndarray) -> torch.Tensor:
-    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
-    return (x - 0.5) / 0.5
-
-
-def text_embeddings(model: CLIPModel, tokenizer, labels: list[str], templates: tuple[str, ...]) -> torch.Tensor:
-    texts = [text for label in labels for text in captions(label, templates)]
-    batch = tokenizer(texts, padding=True, return_tensors="pt")
-    emb = F.normalize(model.get_text_features(**batch).pooler_output, dim=-1)
-    return F.normalize(emb.view(len(labels), len(templates), -1).mean(1), dim=-1)
 
 
 @torch.no_grad()

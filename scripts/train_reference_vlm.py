@@ -5,7 +5,7 @@
 A transformers `LlavaForConditionalGeneration` from a small config: the vision tower is the reference CLIP's
 (ood_fixtures/reference/clip-reference, frozen), the projector and a small Llama language model are trained to
 answer the study's multiple-choice question ("What is in this image? Choice list: [...]") in its format
-("Answer Choice: red circle") about the source domain of every generated family (`train_reference_clip.TRAINING`,
+("Answer Choice: red circle") about the source domain of every generated family (`ood_fixtures.catalog.scenarios.TRAINING`,
 drawn under "-train" names), alone or after in-context examples.
 
 Training sequences are in-context episodes in exactly the layout the adapter builds at test time
@@ -49,9 +49,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from ood_fixtures.prompts import (ANSWER_PREFIX, filled_answer, in_context_messages,  # noqa: E402
+from ood_fixtures.adapters.prompts import (ANSWER_PREFIX, filled_answer, in_context_messages,  # noqa: E402
                                   multiple_choice_question)
-from train_reference_clip import TRAINING, source  # noqa: E402
+from ood_fixtures.training import TRAINING, source, to_pixels  # noqa: E402
 
 CLIP_PATH = ROOT / "ood_fixtures" / "reference" / "clip-reference"
 IMAGE_SIZE = 64
@@ -87,7 +87,7 @@ CLIP's vision tower (frozen), a 2-layer MLP projector and a {layers}-layer Llama
 {hidden}, {heads} heads, context {max_tokens} tokens). Use it with `--model reference-vlm`. It knows the classes of
 every generated family's source domain.
 
-- **Task**: the study's multiple-choice question (`ood_fixtures.prompts.multiple_choice_question`) over the
+- **Task**: the study's multiple-choice question (`ood_fixtures.adapters.prompts.multiple_choice_question`) over the
   classes of one family, answered as `{prefix} <option>`, options shuffled per episode; alone or after up to 8
   in-context examples in the adapter's layout (`prompts.in_context_messages`: each example image with the question
   and its filled answer, then the query image with the question).
@@ -112,7 +112,7 @@ every generated family's source domain.
 - **Optimisation**: steps of about {token_budget} tokens (padded), AdamW with a one-cycle schedule (5% warm-up)
   peaking at each stage's `--lr` (default 2e-3).
 - **Held-out single-image accuracy** ({heldout_images} fresh images per domain, "-heldout" names; greedy
-  generation through the suite's `vlm:` adapter, parsed by `ood_fixtures.parsing`):
+  generation through the suite's `vlm:` adapter, parsed by `ood_fixtures.adapters.parsing`):
 {heldout_table}
 - **In-context accuracy** through the adapter's `classify_in_context` on held-out source-domain images
   ({icl_episodes} episodes per cell; examples balanced over classes, class counts differing by at most one, the
@@ -194,12 +194,6 @@ def shifted(images: np.ndarray, shift: str) -> np.ndarray:
     if shift == "hflip":
         return np.ascontiguousarray(images[:, :, ::-1])
     raise ValueError(shift)
-
-
-def to_pixels(images: np.ndarray) -> torch.Tensor:
-    """The CLIP processor's output for 64-pixel RGB images (no resize or crop needed): (x / 255 - 0.5) / 0.5."""
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
-    return (x - 0.5) / 0.5
 
 
 @torch.no_grad()

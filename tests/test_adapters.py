@@ -3,7 +3,7 @@ import pytest
 
 from ood_fixtures import adapters
 from ood_fixtures.adapters import Settings, SpecError
-from ood_fixtures.adapters.clip import REFERENCE_PATH
+from ood_fixtures.adapters.families.clip import REFERENCE_PATH
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,10 @@ import json
 
 import pytest
 
-from ood_fixtures import baseline, compare, metrics
-from ood_fixtures.baseline import Baseline, BaselineError
+from ood_fixtures.gating import baseline
+from ood_fixtures.reports import compare
+from ood_fixtures.stats import metrics
+from ood_fixtures.gating.baseline import Baseline, BaselineError
 
 
 LEVEL = 0.025 / 100  # a cell's share of the run's error rate in a run of 100 cell tests

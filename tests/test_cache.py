@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ood_fixtures.adapters.base import Adapter, Prediction
-from ood_fixtures.cache import CachedAdapter, PredictionCache, cache_key, image_hash
+from ood_fixtures.images import image_hash
+from ood_fixtures.store.cache import CachedAdapter, PredictionCache, cache_key
 
 LABELS = ("cat", "dog", "bird")
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,7 +114,7 @@ CHILD = """
 import sys
 sys.path[:0] = [{root!r}, {tests!r}]
 from pathlib import Path
-from ood_fixtures.cache import CachedAdapter, PredictionCache
+from ood_fixtures.store.cache import CachedAdapter, PredictionCache
 from test_cache import FakeModel, LABELS, make_images
 CachedAdapter(FakeModel(delay=0.02), PredictionCache(Path({path!r})), "fake@1", chunk=20).classify(
     make_images(400), LABELS)

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ood_fixtures import datasets
-from ood_fixtures.datasets import DatasetError, DatasetMissing, FolderSource
-from ood_fixtures.scenarios import SampleError
+from ood_fixtures.catalog import datasets
+from ood_fixtures.catalog.datasets import DatasetError, DatasetMissing, FolderSource
+from generators.sample import SampleError
 
 PACS = datasets.get("PACS")
 DOMAINS = ("photo", "sketch")

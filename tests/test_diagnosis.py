@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from generators.shapes import ShapeGenerator
-from ood_fixtures import diagnosis
+from ood_fixtures.evaluation import diagnosis
 from ood_fixtures.adapters.base import Adapter, Prediction
-from ood_fixtures.descriptions import DESCRIPTIONS, described
-from ood_fixtures.scenarios import Cell
+from ood_fixtures.catalog.descriptions import DESCRIPTIONS, described
+from ood_fixtures.catalog.cells import Cell
 
 
 def clusters(separation: float, classes: int = 4, per_class: int = 60, dims: int = 16, seed: int = 0):
@@ -78,10 +78,10 @@ def test_a_measurement_survives_its_record():
 
 
 def test_every_generated_label_has_a_description():
-    from generators import digits, domains, medical, molecules, patterns
+    from generators import digits, domains, histology, molecules, patterns, xray
 
     sources = [ShapeGenerator(64), digits.domain(digits.SOURCE_DOMAIN), patterns.domain(patterns.SOURCE_DOMAIN),
-               domains.domain("photo"), medical.histology("hospital_1"), medical.xray("scanner_a"),
+               domains.domain("photo"), histology.domain("hospital_1"), xray.domain("scanner_a"),
                molecules.domain(molecules.SOURCE_DOMAIN)]  # fmt: skip
     for source in sources:
         assert all(label in DESCRIPTIONS for label in source.labels), source.name
@@ -102,9 +102,9 @@ class GoodFeaturesWrongAnswers(Adapter):
 
 
 def test_measure_finds_a_mapping_deficiency_by_construction():
-    from generators import medical
+    from generators import xray
 
-    lungs = Cell("medical", "chest-xray", "scanner_a", None, medical.xray("scanner_a"))
+    lungs = Cell("medical", "chest-xray", "scanner_a", None, xray.domain("scanner_a"))
     m = diagnosis.measure(lungs, GoodFeaturesWrongAnswers(), seed=0, count=120)
     row = diagnosis.decide(lungs, m, {})
     assert row.probe > row.zero_shot + diagnosis.MAPPING_GAP and row.causes == ["mapping"]
@@ -144,6 +144,6 @@ def test_a_label_the_cell_never_shows_is_no_class_of_the_probe():
 
 
 def medical_xray():
-    from generators import medical
+    from generators import xray
 
-    return medical.xray("scanner_a")
+    return xray.domain("scanner_a")

@@ -12,7 +12,7 @@ import torch
 from ood_fixtures import adapters
 from ood_fixtures.adapters import Settings, SpecError, requirements, scoring
 from ood_fixtures.adapters.base import Episode, Unsupported
-from ood_fixtures.prompts import filled_answer
+from ood_fixtures.adapters.prompts import filled_answer
 from tests.models import families
 
 FAMILIES = sorted(families.FAMILIES)

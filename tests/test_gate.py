@@ -1,6 +1,8 @@
 import pytest
 
-from ood_fixtures import gate, metrics
+from ood_fixtures.gating import thresholds as gate, verdict
+from ood_fixtures.gating.limits import LIMITS
+from ood_fixtures.stats import metrics
 
 
 def write(tmp_path, text):
@@ -50,30 +52,56 @@ min_accuracy = 0.9
     assert thresholds.covers("clip:small") and not thresholds.covers("python:x:y")
 
 
+def decide(limits, acc, retained, unparsed, ece=None, comparison=None, strict=False):
+    """A cell's verdict from its figures, as `ood_fixtures.evaluation.score` asks for it."""
+    measures = {"accuracy": acc.value, "ci_low": acc.ci_low, "ci_high": acc.ci_high, "n": acc.n, "retained": retained,
+                "unparsed": unparsed, "unparsed_share": unparsed / acc.n, "ece": ece}  # fmt: skip
+    return verdict.decide("cell", limits, measures, comparison, strict)
+
+
+def test_every_limit_is_one_row_the_file_accepts():
+    for name, limit in LIMITS.items():
+        assert limit.name == name and limit.direction in ("min", "max") and limit.top >= 1
+        assert limit.judges in ("cell", "row", "property")
+        assert limit.message or limit.judges == "property"  # what a failing limit says
+    assert LIMITS["min_retained"].top > 1  # an in-context cell may be required to beat its zero-shot cell
+
+
+def test_a_verdict_keeps_only_the_limits_that_judge_its_kind_and_reasons_in_table_order():
+    limits = {"max_unparsed": 0.01, "min_probe_accuracy": 0.9, "min_accuracy": 0.95, "min_agreement": 0.9}
+    cell = decide(limits, metrics.accuracy(50, 100), None, 5)
+    assert cell.limits == {"max_unparsed": 0.01, "min_accuracy": 0.95}
+    assert [r.split()[0] for r in cell.reasons] == ["accuracy", "5"]  # min_accuracy first, as in the table
+    row = verdict.decide("row", limits, {"n": 10, "zero_shot": 0.2, "probe": 0.5, "probe_ci_low": 0.24,
+                                         "probe_ci_high": 0.76, "mapping_gap": 0.3})  # fmt: skip
+    assert row.limits == {"min_probe_accuracy": 0.9} and "linear probe 0.500" in row.reasons[0]
+    assert verdict.decide("row", {"min_accuracy": 0.5}, {}).outcome == "ungated"
+
+
 def test_decide_uses_the_lower_bound_and_retained():
     limits = {"min_accuracy": 0.5, "min_retained": 0.8}
-    assert gate.decide(limits, metrics.accuracy(90, 100), 0.95, 0).outcome == "pass"
+    assert decide(limits, metrics.accuracy(90, 100), 0.95, 0).outcome == "pass"
     # 0.6 accuracy passes a 0.5 point threshold but its lower bound (0.50-) does not, at n=40
-    low = gate.decide(limits, metrics.accuracy(24, 40), 0.95, 0)
+    low = decide(limits, metrics.accuracy(24, 40), 0.95, 0)
     assert low.outcome == "fail" and "lower bound" in low.reasons[0]
-    lost = gate.decide(limits, metrics.accuracy(90, 100), 0.7, 0)
+    lost = decide(limits, metrics.accuracy(90, 100), 0.7, 0)
     assert lost.outcome == "fail" and "retained 0.700" in lost.reasons[0]
-    assert gate.decide({"max_unparsed": 0.05}, metrics.accuracy(90, 100), None, 6).outcome == "fail"
-    assert gate.decide({}, metrics.accuracy(1, 100), None, 0).outcome == "ungated"
-    assert gate.decide({"max_ece": 0.1}, metrics.accuracy(90, 100), None, 0, ece=0.2).outcome == "fail"
-    assert "gives no scores" in gate.decide({"max_ece": 0.1}, metrics.accuracy(9, 10), None, 0).reasons[0]
+    assert decide({"max_unparsed": 0.05}, metrics.accuracy(90, 100), None, 6).outcome == "fail"
+    assert decide({}, metrics.accuracy(1, 100), None, 0).outcome == "ungated"
+    assert decide({"max_ece": 0.1}, metrics.accuracy(90, 100), None, 0, ece=0.2).outcome == "fail"
+    assert "gives no scores" in decide({"max_ece": 0.1}, metrics.accuracy(9, 10), None, 0).reasons[0]
 
 
 def test_baseline_verdicts_combine_with_limits():
-    from ood_fixtures.baseline import compare
+    from ood_fixtures.gating.baseline import compare
 
     acc = metrics.accuracy(90, 100)
     fell = compare([True] * 100, [False] * 30 + [True] * 70, 0.02, level=1e-4)
     unsure = compare([True] * 100, [False] * 8 + [True] * 92, 0.02, level=1e-4)
-    assert gate.decide({}, acc, None, 0, comparison=fell).outcome == "fail"
-    assert gate.decide({}, acc, None, 0, comparison=unsure).outcome == "inconclusive"
-    assert gate.decide({}, acc, None, 0, comparison=unsure, strict=True).outcome == "fail"
-    assert gate.decide({"min_accuracy": 0.95}, acc, None, 0, comparison=unsure).outcome == "fail"
+    assert decide({}, acc, None, 0, comparison=fell).outcome == "fail"
+    assert decide({}, acc, None, 0, comparison=unsure).outcome == "inconclusive"
+    assert decide({}, acc, None, 0, comparison=unsure, strict=True).outcome == "fail"
+    assert decide({"min_accuracy": 0.95}, acc, None, 0, comparison=unsure).outcome == "fail"
 
 
 @pytest.mark.parametrize(

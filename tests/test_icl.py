@@ -9,9 +9,10 @@ from scipy import stats
 
 from generators import domains
 from generators.seeding import rng_for
-from ood_fixtures import fewshot, icl
+from ood_fixtures.catalog import icl
+from ood_fixtures.evaluation import fewshot, incontext
 from ood_fixtures.adapters.base import Adapter, Episode, Prediction, Unsupported
-from ood_fixtures.scenarios import Cell, domain_shift
+from ood_fixtures.catalog.cells import Cell, domain_shift
 
 SOURCE, TARGET = domain_shift("natural", "objects", "photo", ("sketch",), domains.domain)
 CELLS = {(c.shift, c.severity): c for c in icl.cells("objects-sketch", SOURCE, TARGET)}
@@ -140,9 +141,9 @@ def test_models_without_context_or_features_say_why_nothing_can_run():
         features = Adapter.features
 
     episodes = [Episode(((image(0), "a"),), image(0))]
-    assert icl.answer(Toy(), episodes, ["a", "b", "c", "d"])[0].label == "a"  # Tip-Adapter
+    assert incontext.answer(Toy(), episodes, ["a", "b", "c", "d"])[0].label == "a"  # Tip-Adapter
     with pytest.raises(Unsupported, match="one image per question.*no image features"):
-        icl.answer(Plain(), episodes, ["a", "b"])
+        incontext.answer(Plain(), episodes, ["a", "b"])
     with pytest.raises(Unsupported, match="no scores"):
         fewshot.classify(Toy(scores=False), episodes, ["a", "b", "c", "d"])
     assert Toy().capabilities() == ["features"] and Plain().capabilities() == []
@@ -152,10 +153,10 @@ def test_zero_examples_are_a_plain_question_for_any_model():
     class Plain(Toy):
         features = Adapter.features
 
-    assert icl.answer(Plain(), [Episode((), image(0))], ["a", "b"])[0].label == "a"
+    assert incontext.answer(Plain(), [Episode((), image(0))], ["a", "b"])[0].label == "a"
 
 
 def test_method_names_how_examples_are_used():
-    assert icl.method(["classify_in_context", "features"]) == "in-context examples"
-    assert icl.method(["features"]).startswith("few-shot adaptation (Tip-Adapter)")
-    assert icl.method([]) is None
+    assert incontext.method(["classify_in_context", "features"]) == "in-context examples"
+    assert incontext.method(["features"]).startswith("few-shot adaptation (Tip-Adapter)")
+    assert incontext.method([]) is None

@@ -1,10 +1,10 @@
-"""The closed forms in ood_fixtures.metrics agree with scipy.stats, which they stand in for."""
+"""The closed forms in ood_fixtures.stats.metrics agree with scipy.stats, which they stand in for."""
 
 import numpy as np
 import pytest
 from scipy.stats import binomtest, mannwhitneyu
 
-from ood_fixtures import metrics
+from ood_fixtures.stats import metrics
 
 
 @pytest.mark.parametrize("n", [1, 7, 100, 1000])

@@ -14,8 +14,8 @@ from PIL import Image
 
 from ood_fixtures import adapters
 from ood_fixtures.adapters import Settings, SpecError
-from ood_fixtures.adapters import openai as openai_adapter  # noqa: F401 - registers "openai"
-from ood_fixtures.prompts import ANSWER_PREFIX
+from ood_fixtures.adapters.families import openai as openai_adapter  # noqa: F401 - registers "openai"
+from ood_fixtures.adapters.prompts import ANSWER_PREFIX
 
 LABELS = ["dark", "bright"]
 KEY = "sk-test-5ecret-key-0123456789"

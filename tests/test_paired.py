@@ -1,4 +1,4 @@
-"""The paired drop test of one cell (ood_fixtures/paired.py), pinned against library implementations and exact
+"""The paired drop test of one cell (ood_fixtures/stats/paired.py), pinned against library implementations and exact
 enumeration."""
 
 import math
@@ -9,7 +9,7 @@ from scipy import optimize, stats
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.power import NormalIndPower
 
-from ood_fixtures import paired
+from ood_fixtures.stats import paired
 
 
 def trinomial(n, p_worse, p_better):

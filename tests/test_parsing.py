@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ood_fixtures.parsing import parse_answer
-from ood_fixtures.prompts import LETTERS, multiple_choice_question, natural
+from ood_fixtures.adapters.parsing import parse_answer
+from ood_fixtures.adapters.prompts import LETTERS, multiple_choice_question, natural
 
 SHAPES = ["red_circle", "blue_square", "green_triangle"]
 PLACES = ["airport", "airport_hangar", "airport_terminal", "cat", "category"]

@@ -3,12 +3,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from ood_fixtures import plugin
+from ood_fixtures.plugin import environment
 
 
 @pytest.fixture
 def clean_thread_environment(monkeypatch):
-    for name in plugin.THREAD_VARIABLES:
+    for name in environment.THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(4)))
 
@@ -18,19 +18,19 @@ def config(workers):
 
 
 def test_each_worker_gets_its_share_of_the_cores(clean_thread_environment):
-    plugin._share_cores(config(2))
-    assert {os.environ[name] for name in plugin.THREAD_VARIABLES} == {"2"}
+    environment.share_cores(config(2))
+    assert {os.environ[name] for name in environment.THREAD_VARIABLES} == {"2"}
 
 
 def test_more_workers_than_cores_get_one_thread_each(clean_thread_environment):
-    plugin._share_cores(config(8))
-    assert {os.environ[name] for name in plugin.THREAD_VARIABLES} == {"1"}
+    environment.share_cores(config(8))
+    assert {os.environ[name] for name in environment.THREAD_VARIABLES} == {"1"}
 
 
 def test_without_workers_or_with_the_users_own_setting_nothing_changes(clean_thread_environment, monkeypatch):
-    plugin._share_cores(config(None))
-    plugin._share_cores(config(0))
-    assert not any(name in os.environ for name in plugin.THREAD_VARIABLES)
+    environment.share_cores(config(None))
+    environment.share_cores(config(0))
+    assert not any(name in os.environ for name in environment.THREAD_VARIABLES)
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
-    plugin._share_cores(config(2))
+    environment.share_cores(config(2))
     assert os.environ["OMP_NUM_THREADS"] == "3" and os.environ["OPENBLAS_NUM_THREADS"] == "2"

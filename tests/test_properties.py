@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from ood_fixtures.evaluate import SampleResult
-from ood_fixtures.properties import boundary, rises
-from ood_fixtures.strategies import fractions, permutations, strengths
+from ood_fixtures.evaluation.predict import SampleResult
+from ood_fixtures.evaluation.properties import boundary, rises
+from ood_fixtures.catalog.strategies import fractions, permutations, strengths
 
 
 def samples(correct: list[bool]) -> list[SampleResult]:

@@ -7,12 +7,14 @@ import numpy as np
 import pytest
 
 from generators.shapes import ShapeGenerator
-from ood_fixtures import adapters, records
+from ood_fixtures import adapters
+from ood_fixtures.store import records
+from ood_fixtures.store.hashing import identity
 from ood_fixtures.adapters.base import Adapter, Prediction, Settings
-from ood_fixtures.cache import PredictionCache
-from ood_fixtures.evaluate import SampleResult
-from ood_fixtures.model import ModelLoadError, ModelUnderTest
-from ood_fixtures.scenarios import Cell
+from ood_fixtures.store.cache import PredictionCache
+from ood_fixtures.evaluation.predict import SampleResult
+from ood_fixtures.store.model import ModelLoadError, ModelUnderTest
+from ood_fixtures.catalog.cells import Cell
 
 MODULE = Path(__file__)
 
@@ -113,6 +115,19 @@ def test_the_rendering_code_is_part_of_the_key(tmp_path):
     assert '"numpy"' in before  # the imaging libraries' versions too
 
 
+def test_the_key_covers_whole_packages_not_a_list_of_files():
+    """Every module that decides what a cell shows or how it is asked is hashed, a new one included: the real
+    datasets' reader, the in-context examples, the generators' subpackages."""
+    import generators
+    from ood_fixtures.catalog import datasets, icl
+    from ood_fixtures.evaluation import diagnosis, predict
+
+    hashed = set(records.package_files(*records.RENDERING))
+    for module in (generators, datasets, icl, diagnosis, predict):
+        assert Path(module.__file__).resolve() in hashed
+    assert all(Path(p).resolve() in hashed for p in Path(generators.__file__).parent.rglob("*.py"))
+
+
 def test_models_without_a_fingerprint_are_never_served_from_records(tmp_path):
     def handle():  # one per run, as each run's worker has its own
         return ModelUnderTest("python:tests.models.toy:always_first", Settings(), PredictionCache(tmp_path / "c"))
@@ -144,17 +159,17 @@ def test_records_round_trip_every_field():
 
 
 def test_identity_names_what_changes_answers_but_not_the_batch_size():
-    identity = adapters.identity("counting:a", Settings(batch_size=8))
-    assert identity == adapters.identity("counting:a", Settings(batch_size=64))
-    assert identity != adapters.identity("counting:a", Settings(model_args={"dtype": "bfloat16"}))
-    assert identity != adapters.identity("counting:a", Settings(answer_mode="score"))
-    assert adapters.identity("python:tests.models.toy:always_first", Settings()) is None
+    known = identity("counting:a", Settings(batch_size=8))
+    assert known == identity("counting:a", Settings(batch_size=64))
+    assert known != identity("counting:a", Settings(model_args={"dtype": "bfloat16"}))
+    assert known != identity("counting:a", Settings(answer_mode="score"))
+    assert identity("python:tests.models.toy:always_first", Settings()) is None
 
 
 def test_a_real_dataset_cell_is_read_again_when_its_files_change(tmp_path):
     import os
 
-    from ood_fixtures.datasets import FolderSource
+    from ood_fixtures.catalog.datasets import FolderSource
     from tests.test_datasets import make_tree
 
     root = make_tree(tmp_path / "data")

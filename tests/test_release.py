@@ -1,4 +1,4 @@
-"""The run-level release gate (ood_fixtures/release.py, aggregates.py): error control over many cells, power
+"""The run-level release gate (ood_fixtures/gating/release.py, aggregates.py): error control over many cells, power
 where cells have none, and the statistics against library implementations."""
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from ood_fixtures import aggregates, release
+from ood_fixtures.gating import aggregates, release
 
 GROUPS = {"gaussian_noise": "noise", "shot_noise": "noise", "defocus_blur": "blur", "fog": "weather"}  # as in the table
 
@@ -100,7 +100,7 @@ def test_bootstrap_standard_error_matches_scipy():
 
 
 def test_mce_is_imagenet_cs_and_its_limit_a_uniform_drop_of_the_tolerance():
-    from ood_fixtures import metrics
+    from ood_fixtures.stats import metrics
 
     accuracy = truth()
     old, new = run(accuracy, 4), run(accuracy, 4, model_noise=0.5)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from generators import domains
-from ood_fixtures.scenarios import Cell, domain_shift
+from ood_fixtures.catalog.cells import Cell, domain_shift
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnknownMarkWarning")  # the plugin registers them

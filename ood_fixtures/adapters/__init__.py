@@ -1,14 +1,23 @@
 """The adapter registry: a `--model` spec names an adapter by prefix (`clip:PATH`, `python:module:attr`) or by a
-registered name (`reference`). Adding a model family is adding one module that calls `register`.
+registered name (`reference`).
+
+Adding a model family is adding one module to `ood_fixtures/adapters/families/` that calls `register` (and
+`alias` for a shipped checkpoint): the registry imports every module of that package on first use. A package of
+its own registers through the entry point group `ood_fixtures.adapters`: the entry's name is the spec prefix, its
+object a factory (or a class whose no-argument instance is one), e.g. in the third party's pyproject.toml
+`[project.entry-points."ood_fixtures.adapters"] mymodel = "mypackage.adapter:MyFactory"`.
 """
 
 from __future__ import annotations
 
-import json
-import sys
+import importlib
+import importlib.metadata
+import pkgutil
 from typing import Protocol
 
-from ood_fixtures.adapters.base import Adapter, Episode, Prediction, Settings, SpecError, Unsupported
+from ood_fixtures.adapters.base import CAPABILITIES, Adapter, Episode, Prediction, Settings, SpecError, Unsupported
+
+ENTRY_POINTS = "ood_fixtures.adapters"
 
 
 class Factory(Protocol):
@@ -25,6 +34,7 @@ class Factory(Protocol):
 
 _FACTORIES: dict[str, Factory] = {}
 _ALIASES: dict[str, str] = {}
+_discovered = False
 
 
 def register(prefix: str, factory: Factory) -> None:
@@ -37,12 +47,13 @@ def alias(name: str, spec: str) -> None:
 
 
 def known() -> list[str]:
+    _discover()
     return sorted(_ALIASES) + [f"{prefix}:..." for prefix in sorted(_FACTORIES)]
 
 
 def resolve(spec: str) -> tuple[Factory, str]:
     """The factory and its argument for a spec; SpecError for anything else."""
-    _load_builtin_adapters()
+    _discover()
     full = _ALIASES.get(spec, spec)
     prefix, sep, argument = full.partition(":")
     if not sep or prefix not in _FACTORIES:
@@ -64,36 +75,25 @@ def create(spec: str, settings: Settings) -> Adapter:
     return adapter
 
 
-def identity(spec: str, settings: Settings) -> str | None:
-    """Everything a model's answers depend on that is known before loading it, or None if they cannot be cached:
-    its fingerprint, the settings that change answers (not the batch size), and the code and libraries that
-    turn its outputs into predictions. Two runs with one identity give the same answer to the same question.
-    """
-    from ood_fixtures.cache import library_versions, source_digest
+def _discover() -> None:
+    """Import every built-in family module, then load the installed entry points; once per process. On first use,
+    not at import: the families' modules are cheap (torch loads in `create`), but `pytest --help` needs none."""
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    from ood_fixtures.adapters import families
 
-    factory, argument = resolve(spec)
-    model = factory.fingerprint(argument, settings)
-    if model is None:
-        return None
-    code = [sys.modules[type(factory).__module__].__file__, *_shared_code()]
-    return json.dumps({
-        "spec": spec, "model": model, "device": settings.device, "model_args": settings.model_args,
-        "trust_remote_code": settings.trust_remote_code, "answer_mode": settings.answer_mode,
-        "code": source_digest(code), "libraries": library_versions("torch", "transformers", "tokenizers"),
-    }, sort_keys=True)  # fmt: skip
-
-
-def _shared_code() -> list[str]:
-    """The source files every adapter's answers pass through."""
-    from ood_fixtures import parsing, prompts
-    from ood_fixtures.adapters import base, hub
-
-    return [__file__, *(module.__file__ for module in (base, hub, parsing, prompts))]
+    for module in pkgutil.iter_modules(families.__path__, families.__name__ + "."):
+        importlib.import_module(module.name)
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINTS):
+        try:
+            loaded = entry.load()
+        except Exception as error:  # a broken third-party package must not hide the built-in families
+            raise SpecError(f"the adapter entry point {entry.name!r} ({entry.value}) does not load: "
+                            f"{type(error).__name__}: {error}; reinstall or uninstall its package") from None
+        register(entry.name, loaded() if isinstance(loaded, type) else loaded)
 
 
-def _load_builtin_adapters() -> None:
-    # Imported on first use: the clip module imports torch and transformers, which `pytest --help` need not pay.
-    from ood_fixtures.adapters import clip, openai, python, vlm  # noqa: F401
-
-
-__all__ = ["Adapter", "Episode", "Prediction", "Settings", "SpecError", "Unsupported", "register", "alias", "check", "create", "identity", "known"]
+__all__ = ["CAPABILITIES", "Adapter", "Episode", "Prediction", "Settings", "SpecError", "Unsupported", "Factory",
+           "register", "alias", "resolve", "check", "create", "known"]

@@ -20,6 +20,12 @@ from typing import Any, Sequence
 import numpy as np
 
 
+# The optional abilities an adapter may have beyond `classify`, by method name: what a model's description lists
+# under "capabilities" and what the in-context cells choose their method by (`ood_fixtures.catalog.icl.METHODS`).
+CLASSIFY_IN_CONTEXT, FEATURES = "classify_in_context", "features"
+CAPABILITIES = (CLASSIFY_IN_CONTEXT, FEATURES)
+
+
 class SpecError(ValueError):
     """A `--model` value that cannot be used; its message says what is wrong and how to fix it."""
 
@@ -88,7 +94,7 @@ class Adapter(abc.ABC):
     def capabilities(self) -> list[str]:
         """Which optional abilities this adapter has (recorded in describe's output by the model handle)."""
         own = type(self)
-        return [name for name in ("classify_in_context", "features") if getattr(own, name) is not getattr(Adapter, name)]
+        return [name for name in CAPABILITIES if getattr(own, name) is not getattr(Adapter, name)]
 
 
 @dataclass

@@ -1,0 +1,120 @@
+"""The fixtures benchmark modules use, and their assertion: `evaluate` (a cell), `diagnose` (a diagnosis row),
+`record_finding` (a property's outcome), `model`, `ood_run`, `agreement_level`, and `assert_gate`.
+
+Each fixture stashes what it measured on the test item; `ood_fixtures.plugin.reporting` puts it on the test report,
+which carries it to the controller's reports."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+
+from ood_fixtures.adapters import Unsupported
+from ood_fixtures.catalog.cells import Cell
+from ood_fixtures.catalog.datasets import RealDatasets
+from ood_fixtures.evaluation import properties
+from ood_fixtures.evaluation.diagnosis import Diagnosis
+from ood_fixtures.evaluation.properties import Finding
+from ood_fixtures.evaluation.score import CellResult
+from ood_fixtures.plugin.hooks import RUN
+from ood_fixtures.plugin.run import Run
+from ood_fixtures.reports.junit import cell_properties, row_properties
+from ood_fixtures.store.model import ModelLoadError, ModelUnderTest
+
+RESULT = pytest.StashKey[CellResult]()
+DIAGNOSIS = pytest.StashKey[Diagnosis]()
+FINDING = pytest.StashKey[Finding]()
+MODEL = pytest.StashKey[ModelUnderTest]()
+
+
+def real_datasets(config: pytest.Config) -> RealDatasets | None:
+    """The (dataset, domain) sources under --data-root and a line per absent dataset; None without --data-root."""
+    return config.stash[RUN].real_datasets
+
+
+def assert_gate(result: CellResult | Diagnosis) -> None:
+    """The assertion of a cell (or diagnosis) test: fails with the gate's reasons alone, without a traceback."""
+    if not result.verdict.passed:
+        pytest.fail(f"{result.id}: " + "; ".join(result.verdict.reasons), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def ood_run(pytestconfig: pytest.Config) -> Run:
+    return pytestconfig.stash[RUN]
+
+
+@pytest.fixture(scope="session")
+def model(ood_run: Run) -> ModelUnderTest:
+    """The model under test; loaded on first need (see `ood_fixtures.store.model`), once per process."""
+    options = ood_run.options
+    cache = None
+    if options.cache_dir is not None:
+        from ood_fixtures.store.cache import PredictionCache
+
+        cache = PredictionCache(options.cache_dir / "predictions.sqlite")
+    return ModelUnderTest(options.model, options.settings(), cache)
+
+
+@pytest.fixture(scope="session")
+def agreement_level(ood_run: Run) -> float:
+    """The p-value below which an invariance or option-order check fails (`properties.check_level`): the run's
+    AGREEMENT_ALPHA over every example the profile lets hypothesis draw in every selected such test."""
+    from hypothesis import settings
+
+    return properties.check_level(ood_run.agreement_tests, settings.default.max_examples)
+
+
+@pytest.fixture
+def record_finding(request: pytest.FixtureRequest) -> Callable[[Finding], None]:
+    """A property test's outcome for results.json and the report; the last one recorded is kept."""
+
+    def record(finding: Finding) -> None:
+        # A failing finding replaces any other: hypothesis replays the shrunk example last. A passing one
+        # replaces only a passing one with more agreement, so the report shows the closest call.
+        kept = request.node.stash.get(FINDING, None)
+        closer = kept is None or (kept.passed and finding.values.get("agreement", 1) <= kept.values.get("agreement", 1))
+        if not finding.passed or closer:
+            request.node.stash[FINDING] = finding
+
+    return record
+
+
+@pytest.fixture
+def diagnose(ood_run: Run, model: ModelUnderTest, request: pytest.FixtureRequest) -> Callable[[Cell], Diagnosis]:
+    """Diagnose a target cell (`ood_fixtures.evaluation.diagnosis`), record the row on this test, and return it;
+    the test then calls `assert_gate(row)`."""
+    return _recording(request, model, ood_run.diagnose, DIAGNOSIS, row_properties)
+
+
+@pytest.fixture
+def evaluate(ood_run: Run, model: ModelUnderTest, request: pytest.FixtureRequest) -> Callable[[Cell], CellResult]:
+    """Evaluate a cell, record it on this test, and return it; the test then calls `assert_gate(result)`."""
+    return _recording(request, model, ood_run.evaluate, RESULT, cell_properties)
+
+
+def _recording(request: pytest.FixtureRequest, model: ModelUnderTest, measure: Callable[..., Any],
+               key: pytest.StashKey, properties: Callable[[Any], list]) -> Callable[[Cell], Any]:  # fmt: skip
+    """A test's `measure(cell, model, module)`, stashed under `key` for its report, with its JUnit properties."""
+
+    def run(cell: Cell) -> Any:
+        record = _measured(request, lambda: measure(cell, model, request.node.path))
+        request.node.stash[MODEL] = model
+        request.node.stash[key] = record
+        request.node.user_properties.extend(properties(record))
+        return record
+
+    return run
+
+
+def _measured(request: pytest.FixtureRequest, run: Callable[[], Any]) -> Any:
+    """Run a measurement for a test. A model that fails to load stops the run: one failure per process, not one
+    per test (pytest.exit would crash xdist workers; shouldstop is how a worker asks the controller to stop). A
+    model that lacks what the test needs skips it, saying what is missing."""
+    try:
+        return run()
+    except ModelLoadError as error:
+        request.session.shouldstop = str(error)
+        pytest.fail(str(error), pytrace=False)
+    except Unsupported as error:
+        pytest.skip(str(error))

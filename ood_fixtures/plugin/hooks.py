@@ -1,0 +1,92 @@
+"""The run's set-up, in every process: markers, options and everything they name checked before any test runs
+(one usage error, exit 4), the counts of tests that share an error budget, and on the controller the report
+plugins and their output paths."""
+
+from __future__ import annotations
+
+import pytest
+
+from generators.corruptions import SEVERITY_TABLE_VERSION
+from ood_fixtures import adapters
+from ood_fixtures.adapters import SpecError
+from ood_fixtures.catalog.datasets import DatasetError, open_root
+from ood_fixtures.catalog.families import MARKERS
+from ood_fixtures.gating import thresholds
+from ood_fixtures.gating.baseline import Baseline, BaselineError
+from ood_fixtures.plugin import environment
+from ood_fixtures.plugin.options import RunOptions, add_options, read_options
+from ood_fixtures.plugin.run import Run
+from ood_fixtures.reports.results import ResultsCollector
+
+RUN = pytest.StashKey[Run]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+@pytest.hookimpl(tryfirst=True)  # before junitxml and pytest-html read their output paths
+def pytest_configure(config: pytest.Config) -> None:
+    for name, description in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+    if config.getoption("help", False):
+        return
+    environment.hypothesis_profiles(config)
+    options = read_options(config)
+    try:
+        limits = thresholds.load(options.thresholds)
+        adapters.check(options.model, options.settings())
+        baseline = _load_baseline(options)
+        # a wrong layout is one error here, not one per test
+        real = open_root(options.data_root, options.samples) if options.data_root is not None else None
+    except (thresholds.ThresholdsError, SpecError, BaselineError, DatasetError) as error:
+        raise pytest.UsageError(str(error)) from None
+    run = Run(options, limits, baseline, real)
+    config.stash[RUN] = run
+    if not hasattr(config, "workerinput"):  # reports are written by the controller
+        _controller(config, run)
+
+
+def _controller(config: pytest.Config, run: Run) -> None:
+    options = run.options
+    environment.share_cores(config)
+    _default_report_paths(config, options)
+    collector = ResultsCollector(
+        options.report_dir / "results.json", run.summary(),
+        baseline=run.baseline.document if run.baseline else None,
+        copy_to=options.baseline if options.update_baseline else None,
+    )  # fmt: skip
+    config.pluginmanager.register(collector, "ood-results")
+    if run.baseline is not None:
+        from ood_fixtures.reports.release import ReleaseGatePlugin
+
+        config.pluginmanager.register(ReleaseGatePlugin(collector, options.samples), "ood-release-gate")
+    if config.pluginmanager.hasplugin("html"):
+        from ood_fixtures.reports.html import HtmlSummary
+
+        config.pluginmanager.register(HtmlSummary(collector), "ood-html")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Count the tests that share an error budget: the cell tests (they use `evaluate`; with a baseline each fails
+    only below its share of the run's error rate) and the agreement properties (they use `agreement_level`).
+    Every xdist worker collects and selects the same items, so all agree on the counts."""
+    run = session.config.stash.get(RUN, None)
+    if run is not None:
+        uses = [getattr(item, "fixturenames", ()) for item in session.items]
+        run.cell_tests = max(1, sum("evaluate" in names for names in uses))
+        run.agreement_tests = max(1, sum("agreement_level" in names for names in uses))
+
+
+def _load_baseline(options: RunOptions) -> Baseline | None:
+    if options.baseline is None or (options.update_baseline and not options.baseline.exists()):
+        return None
+    return Baseline.load(options.baseline, options.seed, options.samples, SEVERITY_TABLE_VERSION)
+
+
+def _default_report_paths(config: pytest.Config, options: RunOptions) -> None:
+    if not config.option.xmlpath:
+        config.option.xmlpath = str(options.report_dir / "junit.xml")
+    if config.pluginmanager.hasplugin("html") and not config.option.htmlpath:
+        config.option.htmlpath = str(options.report_dir / "report.html")
+        config.option.self_contained_html = True

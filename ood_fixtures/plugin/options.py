@@ -1,0 +1,207 @@
+"""The command-line options of the suite, and their validation into one `RunOptions` value."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from ood_fixtures.adapters.base import Settings
+
+DEFAULT_SAMPLES = 100
+
+
+def _batch_size(text: str) -> int | None:
+    return None if text == "auto" else _positive_int(text)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _number(text: str, what: str, accepts: Callable[[float], bool]) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+    if not accepts(value):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
+    return value
+
+
+def _points(text: str) -> float:
+    return _number(text, "accuracy points from 0 to 100", lambda value: 0 <= value <= 100)
+
+
+def _rate(text: str) -> float:
+    return _number(text, "a probability between 0 and 1 (exclusive)", lambda value: 0 < value < 1)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ood", "OOD robustness benchmark (ood_fixtures)")
+    group.addoption("--model", default="reference", metavar="SPEC",
+                    help="model under test: 'reference' or 'reference-vlm' (shipped), 'clip:PATH_OR_HUB_ID', "
+                         "'vlm:PATH_OR_HUB_ID', 'openai:MODEL@BASE_URL', 'python:module:attribute' "
+                         "(default: reference)")
+    group.addoption("--model-arg", action="append", default=[], metavar="KEY=VALUE",
+                    help="passed to the model's adapter (dtype, revision, attn_implementation, lettered, "
+                         "max_new_tokens, concurrency, timeout, ...); repeatable")
+    group.addoption("--trust-remote-code", action="store_true",
+                    help="allow models whose checkpoints ship their own Python code (off: such models are refused)")
+    group.addoption("--answer-mode", default="generate", choices=("generate", "score"),
+                    help="generative models: 'generate' parses the answer, 'score' ranks the options by "
+                         "log-likelihood (default: generate)")
+    group.addoption("--cache-dir", default=None, metavar="DIR",
+                    help="where the prediction cache lives (default: REPORT_DIR/cache)")
+    group.addoption("--no-cache", action="store_true", help="ask the model every time; read and write no cache")
+    group.addoption("--samples", type=_positive_int, default=DEFAULT_SAMPLES, metavar="N",
+                    help=f"images per benchmark cell (default: {DEFAULT_SAMPLES})")
+    group.addoption("--seed", type=int, default=0, metavar="INT",
+                    help="global seed; every image derives from (seed, scenario, index) (default: 0)")
+    group.addoption("--device", default="auto", metavar="auto|cpu|cuda[:i]",
+                    help="where the model runs; auto takes CUDA when present (default: auto)")
+    group.addoption("--batch-size", type=_batch_size, default=None, metavar="auto|N",
+                    help="images per model call; auto halves from 256 on CUDA until it fits, 64 on CPU "
+                         "(default: auto)")
+    group.addoption("--data-root", default=None, metavar="DIR",
+                    help="real datasets in the DomainBed layout DIR/<dataset>/<domain>/<class>/<image>; enables "
+                         "the real-dataset cells (default: none, those cells are skipped)")
+    group.addoption("--report-dir", default="reports", metavar="DIR",
+                    help="where junit.xml, report.html and results.json go (default: reports/)")
+    group.addoption("--thresholds", default=None, metavar="FILE",
+                    help="gate thresholds, TOML (default: benchmarks/thresholds.toml)")
+    group.addoption("--baseline", default=None, metavar="FILE",
+                    help="an earlier results.json (same seed and samples): every cell, and aggregates over "
+                         "families, scenarios, corruption groups and domains, are also gated against it")
+    group.addoption("--regression-tolerance", type=_points, default=2.0, metavar="POINTS",
+                    help="accuracy drop vs the baseline, in points, that is never a regression (default: 2)")
+    group.addoption("--gate-alpha", type=_rate, default=0.05, metavar="P",
+                    help="the chance that a candidate no worse than the baseline fails any baseline gate of the "
+                         "run, shared by all cells and aggregates (default: 0.05)")
+    group.addoption("--strict-gate", action="store_true",
+                    help="also fail cells whose baseline comparison is inconclusive (significant for the cell "
+                         "alone, not at the run's error rate); gives up the run-wide error control for them")
+    group.addoption("--update-baseline", action="store_true",
+                    help="after the run, write its results.json to the --baseline file")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    model: str
+    samples: int
+    seed: int
+    device: str
+    batch_size: int | None  # None: auto
+    report_dir: Path
+    thresholds: Path
+    baseline: Path | None
+    tolerance: float  # accuracy, not points: 0.02 for --regression-tolerance 2
+    alpha: float  # the run's chance of a false baseline failure, --gate-alpha
+    strict: bool
+    update_baseline: bool
+    model_args: dict[str, str]
+    trust_remote_code: bool
+    answer_mode: str
+    cache_dir: Path | None  # None: no cache
+    data_root: Path | None  # None: real-dataset cells are skipped
+
+    def settings(self) -> Settings:
+        """What the model's adapter is told about running it."""
+        return Settings(device=self.device, batch_size=self.batch_size, model_args=self.model_args,
+                        trust_remote_code=self.trust_remote_code, answer_mode=self.answer_mode)  # fmt: skip
+
+
+def read_options(config: pytest.Config) -> RunOptions:
+    """The options as given, checked; pytest.UsageError (one line, exit 4) for anything unusable."""
+    thresholds = config.getoption("thresholds")
+    return RunOptions(
+        model=config.getoption("model"),
+        samples=config.getoption("samples"),
+        seed=config.getoption("seed"),
+        device=_device(config.getoption("device")),
+        batch_size=config.getoption("batch_size"),
+        report_dir=Path(config.getoption("report_dir")),
+        thresholds=Path(thresholds) if thresholds else config.rootpath / "benchmarks" / "thresholds.toml",
+        baseline=_baseline_path(config),
+        tolerance=config.getoption("regression_tolerance") / 100,
+        alpha=config.getoption("gate_alpha"),
+        strict=config.getoption("strict_gate"),
+        update_baseline=config.getoption("update_baseline"),
+        model_args=_model_args(config.getoption("model_arg")),
+        trust_remote_code=config.getoption("trust_remote_code"),
+        answer_mode=config.getoption("answer_mode"),
+        cache_dir=None if config.getoption("no_cache") else Path(
+            config.getoption("cache_dir") or Path(config.getoption("report_dir")) / "cache"
+        ),
+        data_root=_data_root(config.getoption("data_root")),
+    )
+
+
+def _data_root(text: str | None) -> Path | None:
+    if text is None:
+        return None
+    root = Path(text).expanduser()
+    if not root.is_dir():
+        raise pytest.UsageError(f"--data-root {text}: no such folder; give the folder that holds "
+                                f"<dataset>/<domain>/...")  # fmt: skip
+    return root
+
+
+def _model_args(pairs: list[str]) -> dict[str, str]:
+    args = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise pytest.UsageError(f"--model-arg {pair!r}: write KEY=VALUE, e.g. --model-arg dtype=bfloat16")
+        args[key.strip()] = value.strip()
+    return args
+
+
+def _baseline_path(config: pytest.Config) -> Path | None:
+    baseline = config.getoption("baseline")
+    if config.getoption("update_baseline") and not baseline:
+        raise pytest.UsageError("--update-baseline needs --baseline FILE: the file to write")
+    return Path(baseline) if baseline else None
+
+
+def _cuda_possible() -> bool:
+    """False when CUDA certainly is not there, known without importing torch: CUDA hidden, a CPU-only torch
+    build, or a Linux machine without GPU device files."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES") == "":
+        return False
+    try:
+        if importlib.metadata.version("torch").endswith("+cpu"):
+            return False
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return not sys.platform.startswith("linux") or any(Path(p).exists() for p in ("/dev/nvidiactl", "/dev/kfd"))
+
+
+def _device(text: str) -> str:
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", text):
+        raise pytest.UsageError(f"--device {text!r}: use auto, cpu, cuda or cuda:INDEX")
+    if text == "cpu" or (text == "auto" and not _cuda_possible()):
+        return "cpu"
+    import torch  # only here: importing it costs seconds in every worker, and a cached run needs no model
+
+    available = torch.cuda.device_count()
+    if text == "auto":
+        return "cuda" if available else "cpu"
+    index = int(text.partition(":")[2] or 0)
+    if index >= available:
+        raise pytest.UsageError(f"--device {text}: this machine has {available} CUDA device(s); "
+                                f"use --device cpu or a present index")  # fmt: skip
+    return text

@@ -1,0 +1,117 @@
+"""The model under test, loaded on first need.
+
+Loading a model costs seconds in every xdist worker (torch, transformers, the weights), and a cell whose record is
+in the cache needs no model at all. So the `model` fixture hands out this handle: it answers a cell from its
+record when there is one, and loads the model (once per process) when a cell first needs fresh answers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from ood_fixtures import adapters
+from ood_fixtures.adapters import Adapter, Settings
+from ood_fixtures.catalog.cells import Cell
+from ood_fixtures.evaluation import diagnosis, predict
+from ood_fixtures.store import records
+from ood_fixtures.store.cache import CachedAdapter, PredictionCache
+from ood_fixtures.store.hashing import identity
+
+
+CACHE_CHUNK = 256  # images per model call under --batch-size auto: each call's answers are stored at once
+
+
+class ModelLoadError(RuntimeError):
+    """The model could not be loaded; the message names the spec and the loader's error."""
+
+
+class ModelUnderTest:
+    """`--model`, with its cache. `cache` None (--no-cache) reads and writes no cache."""
+
+    def __init__(self, spec: str, settings: Settings, cache: PredictionCache | None) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.cache = cache
+        self.identity = identity(spec, settings) if cache is not None else None
+        self._adapter: Adapter | None = None
+        self._description: dict[str, Any] | None = None
+        self._failure: str | None = None
+        # This process's records by what was asked: property tests ask for their clean cell at every drawn
+        # example, and models that are never cached (python: callables) would otherwise answer it again each time.
+        self._answered: dict[tuple, Any] = {}
+
+    def answers(self, cell: Cell, seed: int, count: int, module: Path) -> tuple[list, list]:
+        """Every sample's answer and the report's examples (`ood_fixtures.evaluation.predict`), from the cell's
+        record when the cache holds one for this model, seed, count and rendering code (`module` defines the cell)."""
+
+        def fresh() -> str:
+            return records.encode_cell(*predict.predict(cell, self.adapter(), seed, count))
+
+        return self._recorded(cell.id, cell, seed, count, module, fresh, records.decode_cell)
+
+    def diagnosis(self, cell: Cell, seed: int, count: int, module: Path) -> diagnosis.Measurement:
+        """The diagnosis's per-sample measures on the cell's first `count` images, from its record if cached."""
+
+        def fresh() -> str:
+            return diagnosis.measure(cell, self.adapter(), seed, count).encode()
+
+        name = diagnosis.diagnosis_id(cell)
+        return self._recorded(name, cell, seed, count, module, fresh, diagnosis.Measurement.decode)
+
+    def _recorded(self, name: str, cell: Cell, seed: int, count: int, module: Path,
+                  fresh: Callable[[], str], decode: Callable[[str], Any]) -> Any:  # fmt: skip
+        """The record `name` of a cell, decoded: once per process, from the cache when it holds it, else
+        computed by `fresh()` (and stored)."""
+        asked = (name, tuple(cell.labels), seed, count, module)
+        if asked not in self._answered:
+            self._answered[asked] = decode(self._stored(name, cell, seed, count, module, fresh))
+        return self._answered[asked]
+
+    def _stored(self, name: str, cell: Cell, seed: int, count: int, module: Path, fresh: Callable[[], str]) -> str:
+        if self.cache is None or self.identity is None:
+            return fresh()
+        render = records.render_digest(module) + records.content_key(cell.source)
+        key = records.cell_key(self.identity, render, name, cell.labels, seed, count)
+        stored = self.cache.get_record(key)
+        if stored is None:
+            stored = fresh()
+            self.cache.put_record(key, stored)
+        return stored
+
+    def adapter(self) -> Adapter:
+        """The loaded model (behind the prediction cache when it has a fingerprint); loads it on first call."""
+        if self._failure is not None:
+            raise ModelLoadError(self._failure)
+        if self._adapter is None:
+            self._adapter = self._load()
+        return self._adapter
+
+    def description(self) -> dict[str, Any] | None:
+        """What results.json records about the model: from the model once loaded, else from the cache."""
+        if self._description is None and self.cache is not None and self.identity is not None:
+            stored = self.cache.get_record(records.model_key(self.identity))
+            self._description = None if stored is None else json.loads(stored)
+        return self._description
+
+    def _load(self) -> Adapter:
+        try:
+            adapter = adapters.create(self.spec, self.settings)
+        except Exception as error:  # any loader error: its message is what the user needs
+            self._failure = f"cannot load --model {self.spec}: {type(error).__name__}: {error}"
+            raise ModelLoadError(self._failure) from None
+        self._description = {**adapter.describe(), "device": self.settings.device,
+                             "capabilities": adapter.capabilities()}  # fmt: skip
+        if self.cache is not None and self.identity is not None:
+            self.cache.put_record(records.model_key(self.identity), json.dumps(self._description, sort_keys=True))
+        return self._with_cache(adapter)
+
+    def _with_cache(self, adapter: Adapter) -> Adapter:
+        """Only models with a fingerprint of their weights (or endpoint) are cached: a `python:` callable can
+        change without its name changing, and a stale answer would be a wrong result."""
+        if self.cache is None or not self._description.get("fingerprint"):
+            return adapter
+        key = json.dumps(self._description, sort_keys=True)  # weights, dtype, device, prompts, answer mode
+        return CachedAdapter(adapter, self.cache, model_key=key, chunk=self.settings.batch_size or CACHE_CHUNK)
+

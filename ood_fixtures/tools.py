@@ -1,0 +1,103 @@
+"""What the scripts under scripts/ share (they never import one another): running the main job as a user does,
+timing it, and timing a model's raw batched forward for comparison. Not used by the suite itself."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_run(*args: str) -> float:
+    """Wall time of `pytest benchmarks ARGS`; gate failures (exit 1) count as a run, anything else stops."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "pytest", "benchmarks", "-q", "-p", "no:cacheprovider", *args],
+                          cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    if done.returncode not in (0, 1):
+        sys.exit(f"pytest {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return time.perf_counter() - started
+
+
+def cold_and_warm(*args: str) -> tuple[float, float]:
+    """Wall times of two runs of `pytest benchmarks ARGS` against one fresh cache."""
+    with tempfile.TemporaryDirectory() as scratch:
+        return pytest_run(*args, "--report-dir", scratch), pytest_run(*args, "--report-dir", scratch)
+
+
+def corruption_cells(*corrupted: tuple[str, int]) -> list:
+    """The clean cell and the named (corruption, severity) cells of the main job."""
+    from ood_fixtures.catalog.scenarios import CLEAN, CORRUPTED
+
+    return [CLEAN] + [CORRUPTED[key] for key in corrupted]
+
+
+def suite_s(spec: str, corrupted: list[tuple[str, int]], count: int, batch: int, device: str, reports: str) -> float:
+    """Wall time of the suite on those cells (`corruption_cells`) at `count` images each, in one process."""
+    selection = " or ".join(["clean"] + [f"({name} and {severity})" for name, severity in corrupted])
+    return pytest_run("-m", "corruption", "-k", selection, "-n", "0", "--model", spec, "--device", device,
+                      "--no-cache", "--samples", str(count), "--batch-size", str(batch), "--report-dir", reports)
+
+
+def vit_b32(folder: Path) -> Path:
+    """A random-weight CLIP ViT-B/32 (224 px) with the reference's tokenizer, saved as a checkpoint folder."""
+    import torch
+    from transformers import CLIPConfig, CLIPModel, CLIPProcessor
+
+    from ood_fixtures.adapters.families.clip import REFERENCE_PATH
+
+    processor = CLIPProcessor.from_pretrained(REFERENCE_PATH)
+    processor.image_processor.size = {"shortest_edge": 224}
+    processor.image_processor.crop_size = {"height": 224, "width": 224}
+    tokenizer = processor.tokenizer
+    config = CLIPConfig(text_config={"vocab_size": len(tokenizer), "max_position_embeddings": 77,
+                                     "pad_token_id": 0, "bos_token_id": 2, "eos_token_id": 3})  # fmt: skip
+    torch.manual_seed(0)
+    CLIPModel(config).save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+def raw_forward_s(spec: str, images: list[np.ndarray], batch: int, device: str) -> float:
+    """The model called directly on `images` in batches, as a script would (processor + image features, or
+    processor + generate with the adapter's prompt and token limit), loaded as its adapter loads it on that
+    device; seconds, synchronised on the device."""
+    import torch
+
+    from ood_fixtures import adapters
+    from ood_fixtures.adapters import Settings
+    from ood_fixtures.adapters.prompts import in_context_messages, multiple_choice_question
+
+    adapter = adapters.create(spec, Settings(device=device, batch_size=batch))
+    model, processor = adapter.model, adapter.processor
+    if spec.startswith("clip:"):
+
+        def step(chunk):
+            pixels = processor(images=chunk, return_tensors="pt")["pixel_values"].to(device, model.dtype)
+            model.get_image_features(pixel_values=pixels)
+
+    else:
+        question = multiple_choice_question(corruption_cells()[0].labels)
+        prompt = processor.apply_chat_template(in_context_messages(question, []), add_generation_prompt=True)
+
+        def step(chunk):
+            inputs = processor(text=[prompt] * len(chunk), images=[[i] for i in chunk], padding=True,
+                               return_tensors="pt").to(device)  # fmt: skip
+            model.generate(**inputs, max_new_tokens=adapter.max_new_tokens, do_sample=False)
+
+    def run(chosen):
+        with torch.inference_mode():
+            for start in range(0, len(chosen), batch):
+                step(chosen[start : start + batch])
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    run(images[:batch])  # warm-up: kernels, allocator, lazy initialisation
+    started = time.perf_counter()
+    run(images)
+    return time.perf_counter() - started
