@@ -1,4 +1,6 @@
-"""ImageNet-C corruptions of the in-distribution shapes: 19 corruptions x 5 severities, and the clean cell.
+"""ImageNet-C corruptions of the in-distribution shapes: 19 corruptions x 5 severities, and the clean cell; and the
+same of each --dataset's source domain (ids "<dataset>-<corruption>-<severity>"), whose clean cell is that
+domain's own (benchmarks/test_datasets.py).
 
 Every corrupted cell is paired with the clean one (same base images), which is its reference for `retained`.
 Select by group with -m (noise, blur, weather, digital, extra) or by name with -k (e.g. -k "fog and 5").
@@ -12,9 +14,9 @@ import pytest
 
 from generators.corruptions import CORRUPTIONS, SEVERITIES, Corrupter
 from ood_fixtures.catalog.cells import Cell
-from ood_fixtures.catalog.scenarios import CLEAN, CORRUPTED, IMAGE_SIZE, SHAPES
+from ood_fixtures.catalog.scenarios import Catalog
 from ood_fixtures.evaluation.properties import BOUNDARY_RETAINED, Finding, boundary, rises
-from ood_fixtures.plugin import assert_gate
+from ood_fixtures.plugin import assert_gate, cells
 
 # Steps where ImageNet-C's own table makes severity 3 milder than 2 (the reference model shows both rises at
 # every seed of 0-9, p < 1e-4, and no other): a rise there is reported as known, any other rise fails.
@@ -24,38 +26,59 @@ KNOWN_RISES = {
 }
 
 
-@pytest.mark.corruption
-def test_clean(evaluate):
-    assert_gate(evaluate(CLEAN))
+def corrupted(catalog: Catalog):
+    """(scenario, clean cell, corrupted cells by (corruption, severity)): the shapes', then each dataset's."""
+    yield "shapes", catalog.clean, catalog.corrupted
+    for dataset in catalog.datasets:
+        yield dataset.name, dataset.clean, dataset.corrupted
+
+
+def corruption_cells(catalog: Catalog):
+    for scenario, _, table in corrupted(catalog):
+        prefix = "" if scenario == "shapes" else f"{scenario}-"
+        for (name, severity), cell in table.items():
+            group = getattr(pytest.mark, CORRUPTIONS[name].group)
+            yield pytest.param(cell, id=f"{prefix}{name}-{severity}", marks=group)
+
+
+def curves(catalog: Catalog):
+    for scenario, clean, table in corrupted(catalog):
+        prefix = "" if scenario == "shapes" else f"{scenario}-"
+        for name, corruption in CORRUPTIONS.items():
+            cells_ = [clean] + [table[name, severity] for severity in SEVERITIES]
+            yield pytest.param((scenario, name, cells_), id=prefix + name, marks=getattr(pytest.mark, corruption.group))
 
 
 @pytest.mark.corruption
-@pytest.mark.parametrize(
-    "cell",
-    [pytest.param(cell, id=f"{name}-{severity}", marks=getattr(pytest.mark, CORRUPTIONS[name].group))
-     for (name, severity), cell in CORRUPTED.items()],
-)  # fmt: skip
+def test_clean(catalog, evaluate):
+    assert_gate(evaluate(catalog.clean))
+
+
+@pytest.mark.corruption
+@cells(corruption_cells)
 def test_corruption(cell, evaluate):
     assert_gate(evaluate(cell))
 
 
 @pytest.mark.properties
-@pytest.mark.parametrize("name", [pytest.param(n, marks=getattr(pytest.mark, c.group)) for n, c in CORRUPTIONS.items()])
-def test_severity_curve(name, ood_run, model, record_finding, request):
+@cells(curves, argname="curve")
+def test_severity_curve(curve, ood_run, model, record_finding, request):
     seed, count, module = ood_run.options.seed, ood_run.options.samples, request.node.path
-    cells = [CLEAN] + [CORRUPTED[name, severity] for severity in SEVERITIES]
-    results = [ood_run.evaluate(cell, model, module) for cell in cells]
+    scenario, name, cells_ = curve
+    results = [ood_run.evaluate(cell, model, module) for cell in cells_]
     clean = results[0].accuracy.value
+    check = f"severity-curve/{name}" if scenario == "shapes" else f"severity-curve/{scenario}/{name}"
 
     def accuracy_at(severity: float) -> float:
-        between = Cell("corruption", "boundary", f"{name}@{severity:g}", None, SHAPES,
-                       Corrupter(name, severity, IMAGE_SIZE))  # fmt: skip
+        boundary_scenario = "boundary" if scenario == "shapes" else f"boundary-{scenario}"
+        between = Cell("corruption", boundary_scenario, f"{name}@{severity:g}", None, cells_[0].source,
+                       Corrupter(name, severity, ood_run.image_size))  # fmt: skip
         samples, _ = model.answers(between, seed, count, module)
         return sum(s.correct for s in samples) / len(samples)
 
-    curve = {cell.severity: result.accuracy.value for cell, result in zip(cells, results)}
+    curve = {cell.severity or 0: result.accuracy.value for cell, result in zip(cells_, results)}
     edge = boundary(accuracy_at, clean, {s: a for s, a in curve.items() if s})
-    every = rises([(cell.severity, list(result.samples)) for cell, result in zip(cells, results)])
+    every = rises([(cell.severity or 0, list(result.samples)) for cell, result in zip(cells_, results)])
     known = [r for r in every if (name, r.lower, r.higher) in KNOWN_RISES]
     found = [r for r in every if r not in known]
     values = {"corruption": name, "accuracy_by_severity": curve, "boundary": edge,
@@ -69,10 +92,10 @@ def test_severity_curve(name, ood_run, model, record_finding, request):
         steps = ", ".join(f"{r.lower}->{r.higher}" for r in known)
         shape = (f"accuracy rises only where ImageNet-C's table makes it ({steps})" if known
                  else "accuracy never rises with severity")  # fmt: skip
-        record_finding(Finding(f"severity-curve/{name}", True, f"{shape}; {where}", values))
+        record_finding(Finding(check, True, f"{shape}; {where}", values))
         return
     steps = ", ".join(f"{r.lower}->{r.higher}: {r.accuracy_lower:.2f}->{r.accuracy_higher:.2f} (p={r.p_value:.1g})"
                       for r in found)  # fmt: skip
     summary = f"accuracy rises with severity at {steps}: a finding about the severity table or the model; {where}"
-    record_finding(Finding(f"severity-curve/{name}", False, summary, values))
-    pytest.fail(f"severity-curve/{name}: {summary}", pytrace=False)
+    record_finding(Finding(check, False, summary, values))
+    pytest.fail(f"{check}: {summary}", pytrace=False)

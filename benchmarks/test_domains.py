@@ -5,13 +5,10 @@ differ by style alone. Select with -m natural.
 
 import pytest
 
-from ood_fixtures.catalog.scenarios import DOMAIN_SHIFTS
-from ood_fixtures.plugin import assert_gate
-
-OBJECTS = DOMAIN_SHIFTS["natural", "objects"]
+from ood_fixtures.plugin import assert_gate, cells
 
 
 @pytest.mark.natural
-@pytest.mark.parametrize("cell", OBJECTS, ids=lambda cell: cell.shift)
+@cells(lambda catalog: catalog.domain_shifts["natural", "objects"], ids=lambda cell: cell.shift)
 def test_domain(cell, evaluate):
     assert_gate(evaluate(cell))

@@ -5,20 +5,16 @@ hospital's stain or another scanner. Sample i is the same tissue or patient in e
 
 import pytest
 
-from ood_fixtures.catalog.scenarios import DOMAIN_SHIFTS
-from ood_fixtures.plugin import assert_gate
-
-HISTOLOGY = DOMAIN_SHIFTS["medical", "histology"]
-CHEST_XRAY = DOMAIN_SHIFTS["medical", "chest-xray"]
+from ood_fixtures.plugin import assert_gate, cells
 
 
 @pytest.mark.medical
-@pytest.mark.parametrize("cell", HISTOLOGY, ids=lambda cell: cell.shift)
+@cells(lambda catalog: catalog.domain_shifts["medical", "histology"], ids=lambda cell: cell.shift)
 def test_hospital(cell, evaluate):
     assert_gate(evaluate(cell))
 
 
 @pytest.mark.medical
-@pytest.mark.parametrize("cell", CHEST_XRAY, ids=lambda cell: cell.shift)
+@cells(lambda catalog: catalog.domain_shifts["medical", "chest-xray"], ids=lambda cell: cell.shift)
 def test_scanner(cell, evaluate):
     assert_gate(evaluate(cell))

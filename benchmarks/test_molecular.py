@@ -5,13 +5,10 @@ drawing-style shift. Select with -m molecular.
 
 import pytest
 
-from ood_fixtures.catalog.scenarios import DOMAIN_SHIFTS
-from ood_fixtures.plugin import assert_gate
-
-GROUPS = DOMAIN_SHIFTS["molecular", "functional-groups"]
+from ood_fixtures.plugin import assert_gate, cells
 
 
 @pytest.mark.molecular
-@pytest.mark.parametrize("cell", GROUPS, ids=lambda cell: cell.shift)
+@cells(lambda catalog: catalog.domain_shifts["molecular", "functional-groups"], ids=lambda cell: cell.shift)
 def test_shift(cell, evaluate):
     assert_gate(evaluate(cell))

@@ -8,7 +8,8 @@
 - option order: permuting the candidate labels must not change the chosen label (VLMEvalKit's circular
   evaluation, as a property over permutations).
 The severity-curve properties (monotone degradation, robustness boundary) live with the corruption cells in
-test_corruptions.py. Profiles: `ci` (default), `dev`, `nightly` with --hypothesis-profile.
+test_corruptions.py. Each check runs on the shapes and on each --dataset's source domain (ids "<dataset>-<name>").
+Profiles: `ci` (default), `dev`, `nightly` with --hypothesis-profile.
 """
 
 import pytest
@@ -16,39 +17,65 @@ from hypothesis import given, strategies as st
 
 from generators.perturbations import PERTURBATIONS, Perturb
 from ood_fixtures.catalog.cells import Cell
-from ood_fixtures.catalog.scenarios import SHAPES
+from ood_fixtures.catalog.scenarios import Catalog
 from ood_fixtures.catalog.strategies import permutations, strengths
 from ood_fixtures.evaluation.properties import AGREEMENT, Finding, agreement, example_pair
+from ood_fixtures.plugin import cells
 
 # images per drawn example: every example is a model call on all of them. At 96, a check fails when 21 or more
 # answers change (at the ci profile's level, 7e-4): a check on a model keeping 75% of its answers fails 4 times in 5.
 SAMPLES = 96
-CLEAN = Cell("property", "invariance", "clean", None, SHAPES)
+
+
+class Checked:
+    """The in-distribution images a property perturbs: the shapes, or a --dataset's source domain. `name` prefixes
+    the check's id ("invariance/<dataset>/jpeg") and its cells' scenario, where it is a dataset's."""
+
+    def __init__(self, source, dataset: str | None = None) -> None:
+        self.source = source
+        self.dataset = dataset
+        self.scenario = "invariance" if dataset is None else f"invariance-{dataset}"
+        self.clean = Cell("property", self.scenario, "clean", None, source)
+
+    def check(self, name: str) -> str:
+        return name if self.dataset is None else f"{name}/{self.dataset}"
+
+
+def sources(catalog: Catalog) -> list[Checked]:
+    return [Checked(catalog.shapes), *(Checked(d.source, d.name) for d in catalog.datasets)]
+
+
+def invariance_cases(catalog: Catalog):
+    for checked in sources(catalog):
+        for name in PERTURBATIONS:
+            yield pytest.param((checked, name), id=name if checked.dataset is None else f"{checked.dataset}-{name}")
 
 
 @pytest.mark.properties
-@pytest.mark.parametrize("name", PERTURBATIONS)
+@cells(invariance_cases, argname="case")
 @given(data=st.data())
-def test_invariance(name, data, model, ood_run, record_finding, agreement_level, request):
+def test_invariance(case, data, model, ood_run, record_finding, agreement_level, request):
+    checked, name = case
     perturbation = PERTURBATIONS[name]
     strength = data.draw(strengths(perturbation.limit, perturbation.signed), label="strength")
-    perturbed = Cell("property", "invariance", f"{name}@{strength:g}", None, SHAPES, Perturb(name, strength))
-    seed, module = ood_run.options.seed, request.node.path
-    result = agreement(model, CLEAN, perturbed, seed, SAMPLES, module)
-    required = ood_run.limits(f"property/invariance/{name}").get("min_agreement", AGREEMENT)
+    perturbed = Cell("property", checked.scenario, f"{name}@{strength:g}", None, checked.source,
+                     Perturb(name, strength))  # fmt: skip
+    seed, module, check = ood_run.options.seed, request.node.path, checked.check(f"invariance/{name}")
+    result = agreement(model, checked.clean, perturbed, seed, SAMPLES, module)
+    required = ood_run.limits(f"property/{check}").get("min_agreement", AGREEMENT)
     p_value, unit = result.p_value(required), PERTURBATIONS[name].unit
     values = {"perturbation": name, "strength": strength, "unit": unit, "agreement": result.share,
               "threshold": required, "samples": SAMPLES, "p_value": p_value, "level": agreement_level}  # fmt: skip
     if p_value >= agreement_level:
         kept = f"answers kept at every strength drawn (closest: {result.share:.1%} at {strength:g} {unit})"
-        record_finding(Finding(f"invariance/{name}", True, kept, values))
+        record_finding(Finding(check, True, kept, values))
         return
-    pair = example_pair(CLEAN, perturbed, result, seed)
+    pair = example_pair(checked.clean, perturbed, result, seed)
     summary = (f"at strength {strength:g} ({unit}) only {result.share:.1%} of {SAMPLES} answers stayed the same: "
                f"fewer than {required:.0%} at p={p_value:.2g} (this check's level {agreement_level:.2g}); "
                f"the smallest breaking strength hypothesis found")  # fmt: skip
-    record_finding(Finding(f"invariance/{name}", False, summary, values, pair))
-    pytest.fail(f"invariance/{name}: {summary}", pytrace=False)
+    record_finding(Finding(check, False, summary, values, pair))
+    pytest.fail(f"{check}: {summary}", pytrace=False)
 
 
 class Permuted:
@@ -59,25 +86,31 @@ class Permuted:
         self.name = source.name
         self.labels = [source.labels[i] for i in order]
 
+    def __len__(self):
+        return len(self.source)  # a TypeError for a generated source, which has no end
+
     def sample(self, seed, index):
         return self.source.sample(seed, index)
 
 
 @pytest.mark.properties
-@given(order=permutations(len(SHAPES.labels)))
-def test_option_order(order, model, ood_run, record_finding, agreement_level, request):
-    shuffled = Cell("property", "option-order", "order-" + "-".join(map(str, order)), None, Permuted(SHAPES, order))
-    seed, module = ood_run.options.seed, request.node.path
-    result = agreement(model, CLEAN, shuffled, seed, SAMPLES, module)
-    required = ood_run.limits("property/option-order").get("min_agreement", AGREEMENT)
+@cells(lambda catalog: [pytest.param(c, id=c.dataset or "shapes") for c in sources(catalog)], argname="checked")
+@given(data=st.data())
+def test_option_order(checked, data, model, ood_run, record_finding, agreement_level, request):
+    order = data.draw(permutations(len(checked.source.labels)), label="order")
+    shuffled = Cell("property", checked.scenario.replace("invariance", "option-order"),
+                    "order-" + "-".join(map(str, order)), None, Permuted(checked.source, order))  # fmt: skip
+    seed, module, check = ood_run.options.seed, request.node.path, checked.check("option-order")
+    result = agreement(model, checked.clean, shuffled, seed, SAMPLES, module)
+    required = ood_run.limits(f"property/{check}").get("min_agreement", AGREEMENT)
     p_value = result.p_value(required)
     values = {"agreement": result.share, "threshold": required, "samples": SAMPLES, "order": list(order),
               "p_value": p_value, "level": agreement_level}  # fmt: skip
     if p_value >= agreement_level:
-        record_finding(Finding("option-order", True, "the chosen label did not depend on the options' order", values))
+        record_finding(Finding(check, True, "the chosen label did not depend on the options' order", values))
         return
-    pair = example_pair(CLEAN, shuffled, result, seed)
+    pair = example_pair(checked.clean, shuffled, result, seed)
     summary = (f"with the options reordered, only {result.share:.1%} of {SAMPLES} answers stayed the same: fewer "
                f"than {required:.0%} at p={p_value:.2g} (this check's level {agreement_level:.2g})")
-    record_finding(Finding("option-order", False, summary, values, pair))
-    pytest.fail(f"option-order: {summary}", pytrace=False)
+    record_finding(Finding(check, False, summary, values, pair))
+    pytest.fail(f"{check}: {summary}", pytrace=False)

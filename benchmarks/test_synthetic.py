@@ -10,26 +10,22 @@ Select with -m synthetic.
 
 import pytest
 
-from ood_fixtures.catalog.scenarios import DOMAIN_SHIFTS, ROTATED
-from ood_fixtures.plugin import assert_gate
-
-COLOURED = DOMAIN_SHIFTS["synthetic", "coloured-digits"]
-COMPOSITIONAL = DOMAIN_SHIFTS["synthetic", "compositional"]
+from ood_fixtures.plugin import assert_gate, cells
 
 
 @pytest.mark.synthetic
-@pytest.mark.parametrize("cell", COLOURED, ids=lambda cell: cell.shift)
+@cells(lambda catalog: catalog.domain_shifts["synthetic", "coloured-digits"], ids=lambda cell: cell.shift)
 def test_coloured_digits(cell, evaluate):
     assert_gate(evaluate(cell))
 
 
 @pytest.mark.synthetic
-@pytest.mark.parametrize("cell", ROTATED, ids=lambda cell: f"{cell.severity}deg")
+@cells(lambda catalog: catalog.rotated, ids=lambda cell: f"{cell.severity}deg")
 def test_rotated_digits(cell, evaluate):
     assert_gate(evaluate(cell))
 
 
 @pytest.mark.synthetic
-@pytest.mark.parametrize("cell", COMPOSITIONAL, ids=lambda cell: cell.shift)
+@cells(lambda catalog: catalog.domain_shifts["synthetic", "compositional"], ids=lambda cell: cell.shift)
 def test_compositional(cell, evaluate):
     assert_gate(evaluate(cell))

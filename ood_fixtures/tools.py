@@ -32,9 +32,10 @@ def cold_and_warm(*args: str) -> tuple[float, float]:
 
 def corruption_cells(*corrupted: tuple[str, int]) -> list:
     """The clean cell and the named (corruption, severity) cells of the main job."""
-    from ood_fixtures.catalog.scenarios import CLEAN, CORRUPTED
+    from ood_fixtures.catalog import scenarios
 
-    return [CLEAN] + [CORRUPTED[key] for key in corrupted]
+    catalog = scenarios.at(scenarios.DEFAULT_SIZE)
+    return [catalog.clean] + [catalog.corrupted[key] for key in corrupted]
 
 
 def suite_s(spec: str, corrupted: list[tuple[str, int]], count: int, batch: int, device: str, reports: str) -> float:

@@ -18,6 +18,10 @@ Sections (targets from issue #8):
 - scoring: the reference VLM's answer modes on the same cell (gaussian_noise-3, 100 images, the suite's batch
   size) with 2, 6 and 20 options: score mode's time and peak memory vs generate mode's (issue #21 targets:
   <= 1.3x time, <= 1.2x memory). Each (mode, options) runs in a fresh process: peak memory is its ru_maxrss.
+- streaming: one 10,000-image cell at 448 px (gaussian_noise-3 on shapes) asked of the reference CLIP on the CPU,
+  by `predict.predict` and by the suite's path (`ModelUnderTest.answers`, its cache in a temporary folder), each
+  in a fresh process: peak memory (ru_maxrss; target <= 2 GiB, where the images of the cell alone are 6.0 GB),
+  wall time and images/s. `--stream-images 1000` (and `--stream-size`) for a quick run.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from ood_fixtures.tools import (cold_and_warm, corruption_cells, pytest_run, raw
 
 PEER = "corrupt-tta==0.1.7"
 PEER_VENV = ROOT / ".bench-venv"
-SECTIONS = ("generation", "xdist", "main", "cache", "overhead", "scoring")
+SECTIONS = ("generation", "xdist", "main", "cache", "overhead", "scoring", "streaming")
 
 
 # --- generation -----------------------------------------------------------------------------------------------
@@ -216,15 +220,74 @@ def scoring(samples: int = 100, repeats: int = 3) -> None:
               f"(above the loaded model: {grown[0]:.0f} vs {grown[1]:.0f} MiB)")
 
 
+# --- streaming ------------------------------------------------------------------------------------------------
+
+STREAM_SCRIPT = r"""
+import json, resource, sys, tempfile, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from generators import shapes
+from generators.corruptions import Corrupter
+from ood_fixtures import adapters
+from ood_fixtures.adapters import Settings
+from ood_fixtures.catalog.cells import Cell
+from ood_fixtures.evaluation import predict
+from ood_fixtures.store.cache import PredictionCache
+from ood_fixtures.store.model import ModelUnderTest
+path, count, size = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+cell = Cell("corruption", "shapes", "gaussian_noise", 3, shapes.domain(shapes.SOURCE_DOMAIN, size),
+            Corrupter("gaussian_noise", 3, size))
+settings = Settings(device="cpu")
+with tempfile.TemporaryDirectory() as scratch:
+    if path == "predict":
+        model = adapters.create("reference", settings)
+        ask = lambda: predict.predict(cell, model, 0, count)
+    else:  # the suite's path: the model handle, its prediction cache and the cell's record
+        handle = ModelUnderTest("reference", settings, PredictionCache(Path(scratch) / "cache.sqlite"), size)
+        handle.adapter()  # loaded before the clock starts, as predict's model is
+        ask = lambda: handle.answers(cell, 0, count, Path(sys.argv[1]) / "benchmarks" / "test_corruptions.py")
+    loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.perf_counter()
+    samples, examples = ask()
+    seconds = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "peak_mib": peak, "loaded_mib": loaded, "answers": len(samples),
+                  "examples": len(examples), "batch": predict.BATCH}))
+"""
+STREAM_TARGET_MIB = 2048
+
+
+def streaming(images: int = 10_000, size: int = 448) -> None:
+    held = images * size * size * 3
+    print(f"\n## streaming: one {images:,}-image cell at {size} px (gaussian_noise-3), reference CLIP on the CPU; "
+          f"all at once its images alone would hold {images:,} x {size} x {size} x 3 bytes = {held / 1e9:.1f} GB"
+          f"   (target: peak <= {STREAM_TARGET_MIB} MiB)")
+    for path, what in (("predict", "predict.predict"), ("model", "ModelUnderTest.answers (cache, record)")):
+        done = subprocess.run([sys.executable, "-c", STREAM_SCRIPT, str(ROOT), path, str(images), str(size)],
+                              capture_output=True, text=True)  # fmt: skip
+        if done.returncode:
+            sys.exit(f"the streaming run ({path}) failed:\n{done.stderr[-3000:]}")
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        assert r["answers"] == images, r
+        verdict = "within" if r["peak_mib"] <= STREAM_TARGET_MIB else "OVER"
+        print(f"   {what}: peak {r['peak_mib']:.0f} MiB ({verdict} the target; {r['peak_mib'] - r['loaded_mib']:.0f} "
+              f"MiB above the loaded model), {r['seconds']:.1f} s, {images / r['seconds']:.1f} images/s, "
+              f"batches of {r['batch']}, {r['examples']} example images kept")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated: {', '.join(SECTIONS)}")
-    chosen = parser.parse_args().only.split(",")
+    parser.add_argument("--stream-images", type=int, default=10_000, help="streaming: images in the cell")
+    parser.add_argument("--stream-size", type=int, default=448, help="streaming: image side in pixels")
+    args = parser.parse_args()
+    chosen = args.only.split(",")
     unknown = set(chosen) - set(SECTIONS)
     if unknown:
         sys.exit(f"unknown sections {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
     for name, run in (("generation", generation), ("xdist", xdist), ("main", main_job), ("cache", cache),
-                      ("overhead", overhead), ("scoring", scoring)):  # fmt: skip
+                      ("overhead", overhead), ("scoring", scoring),
+                      ("streaming", lambda: streaming(args.stream_images, args.stream_size))):  # fmt: skip
         if name in chosen:
             run()
 

@@ -55,7 +55,7 @@ MAIN_JOB_CELLS = 183
 
 def main_job_cells() -> list[Cell]:
     """The cells of the main job, each once, in the order of the benchmark modules."""
-    return scenarios.cells()
+    return scenarios.at(scenarios.DEFAULT_SIZE).cells()
 
 
 def sibling(work: Path) -> Path:

@@ -22,12 +22,15 @@ class SuiteRun:
 
 @pytest.fixture
 def run_suite(tmp_path):
-    """Runs `pytest benchmarks ...` in a subprocess from the repository root, as a user would."""
+    """Runs `pytest benchmarks ...` in a subprocess from the repository root, as a user would; a `python:` model
+    at 64 px unless the args say otherwise (the toy models state no size: native would draw at 224)."""
 
     def run(*args: str, report_dir: Path | None = None, env: dict | None = None) -> SuiteRun:
         report_dir = report_dir or tmp_path / "reports"
+        toy = any(a.startswith("python:") for a in args) and not any(a.startswith("--image-size") for a in args)
+        size = ["--image-size", "64"] if toy else []
         command = [sys.executable, "-m", "pytest", "benchmarks", "-q", "-p", "no:cacheprovider",
-                   "--report-dir", str(report_dir), *args]  # fmt: skip
+                   "--report-dir", str(report_dir), *size, *args]  # fmt: skip
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=1200)
         return SuiteRun(done.returncode, done.stdout + done.stderr, report_dir)
 

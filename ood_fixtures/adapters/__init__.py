@@ -31,6 +31,8 @@ class Factory(Protocol):
         """The model's identity without loading it (a weights hash, an endpoint); None: answers cannot be cached
         (a Python callable can change without its name changing)."""
 
+    # Optional: native_size(argument, settings) -> int | None, the image side the model takes (see `native_size`).
+
 
 _FACTORIES: dict[str, Factory] = {}
 _ALIASES: dict[str, str] = {}
@@ -68,6 +70,18 @@ def check(spec: str, settings: Settings | None = None) -> None:
     factory.check(argument, settings or Settings())
 
 
+DEFAULT_SIZE = 224  # ImageNet-C's own size, for a model that states none (an endpoint, a callable)
+
+
+def native_size(spec: str, settings: Settings | None = None) -> tuple[int, str]:
+    """The image side `--image-size native` renders at, and where it came from: the model's own input size as
+    its factory reads it without loading weights (a checkpoint's processor config), else DEFAULT_SIZE."""
+    factory, argument = resolve(spec)
+    read = getattr(factory, "native_size", None)
+    size = read(argument, settings or Settings()) if read is not None else None
+    return (size, "model") if size else (DEFAULT_SIZE, "default")
+
+
 def create(spec: str, settings: Settings) -> Adapter:
     factory, argument = resolve(spec)
     adapter = factory.create(argument, settings)
@@ -96,4 +110,4 @@ def _discover() -> None:
 
 
 __all__ = ["CAPABILITIES", "Adapter", "Episode", "Prediction", "Settings", "SpecError", "Unsupported", "Factory",
-           "register", "alias", "resolve", "check", "create", "known"]
+           "register", "alias", "resolve", "check", "create", "known", "native_size", "DEFAULT_SIZE"]

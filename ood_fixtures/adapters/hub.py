@@ -87,3 +87,38 @@ def weights_fingerprint(argument: str) -> str | None:
     """A content hash of the weights, or None when they are not on disk yet (a hub id before its download)."""
     weights = weights_of(argument)
     return Fingerprint().of(weights) if weights else None
+
+
+LARGEST_FIXED_SIDE = 1024  # above this a "size" is a pixel budget or a dynamic tower's maximum (Qwen2-VL: 3136)
+
+
+def input_size(argument: str) -> int | None:
+    """The square side the checkpoint's image processor feeds its vision tower, read from its saved configs
+    without loading it: the centre crop, else a fixed resize, else the vision config's image_size. None for a
+    dynamic-resolution processor (Qwen2-VL's pixel budgets, Pixtral's longest edge) or configs not on disk."""
+    folder = local_folder(argument) or _cached_folder(argument)
+    if folder is None:
+        return None
+    processor = _json(folder / "processor_config.json").get("image_processor") or _json(
+        folder / "preprocessor_config.json")  # transformers 5 nests it; 4.x saved it alone
+    vision = _json(folder / "config.json").get("vision_config") or {}
+    crop, size, tower = processor.get("crop_size") or {}, processor.get("size") or {}, vision.get("image_size")
+    for side in (crop.get("height"), size.get("height"), size.get("shortest_edge"),
+                 tower[0] if isinstance(tower, list) else tower):  # fmt: skip
+        if isinstance(side, int) and 0 < side <= LARGEST_FIXED_SIDE:
+            return side
+    return None
+
+
+def _cached_folder(argument: str) -> Path | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    config = try_to_load_from_cache(argument, "config.json")
+    return Path(config).parent if isinstance(config, str) else None
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}

@@ -1,7 +1,7 @@
 """What each generated class looks like, in words: the descriptive label texts of the diagnosis's semantic probe.
 
 Written from the generators (what they draw), not from any model's errors. Compositional labels (shapes, patterns)
-are described part by part. Real datasets have no descriptions here, so their rows have no semantic probe.
+are described part by part. The study's real datasets have none here, so their rows have no semantic probe; a --dataset card can give its own.
 """
 
 from __future__ import annotations
@@ -61,6 +61,6 @@ def _compositional() -> dict[str, str]:
 DESCRIPTIONS: dict[str, str] = {**_compositional(), **DIGITS, **OBJECTS, **MEDICAL, **MOLECULES}
 
 
-def described(label: str) -> str:
+def described(label: str, table: dict[str, str] = DESCRIPTIONS) -> str:
     """The label followed by its description, as an option of the question: "red circle (a round shape ...)"."""
-    return f"{label} ({DESCRIPTIONS[label]})"
+    return f"{label} ({table[label]})"

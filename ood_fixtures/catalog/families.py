@@ -23,6 +23,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("medical", "histology under other hospitals' stains, chest x-rays from other scanners"),
     Family("molecular", "molecule drawings under scaffold, size and drawing-style shifts"),
     Family("real", "the study's real datasets, from --data-root"),
+    Family("dataset", "your own datasets (--dataset CARD): each domain against the card's source domain"),
     Family("properties", "property-based checks: invariance, option order, severity curves"),
     Family("icl", "in-context examples under shift: target vs source examples, skewed labels, a spurious feature"),
     Family("diagnosis", "why accuracy drops: linear probe on the model's features, mapping gap, descriptive labels"),

@@ -30,6 +30,7 @@ import numpy as np
 
 from generators.seeding import rng_for
 from generators.sample import Sample
+from ood_fixtures.adapters.base import Unsupported
 from ood_fixtures.catalog.cells import Cell, Context
 
 SHOTS = (2, 4, 8)
@@ -57,18 +58,36 @@ def cells(scenario: str, source: Cell, target: Cell) -> list[Cell]:
 
 
 class Remembered:
-    """A source whose samples are drawn once per process: the cells of a pair all ask the same queries."""
+    """A source whose samples are drawn once per process: the cells of a pair (14) all ask the same queries.
 
-    def __init__(self, source: object) -> None:
+    Up to `budget` bytes of images: a pair's 100 queries of a default run take 1.2 MiB at 64 px and 57 MiB at
+    448 px, so 128 MiB holds them at any size a model asks for (4 pairs: 512 MiB at most), where 10,000 queries at
+    448 px would hold 5.6 GiB. Past the budget a sample is drawn again each time it is asked (the same image: a
+    sample depends on the seed and index alone). The first ones are kept, not the most recent: each cell asks
+    the queries in index order, so a least-recently-used store smaller than a cell would never be hit.
+    """
+
+    BUDGET = 128 * 2**20
+
+    def __init__(self, source: object, budget: int = BUDGET) -> None:
         self.source = source
         self.name = source.name
         self.labels = source.labels
+        self.budget = budget
         self._drawn: dict[tuple[int, int], Sample] = {}
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self.source)  # a TypeError for a generated source, which has no end
 
     def sample(self, seed: int, index: int) -> Sample:
-        if (seed, index) not in self._drawn:
-            self._drawn[seed, index] = self.source.sample(seed, index)
-        return self._drawn[seed, index]
+        if (seed, index) in self._drawn:
+            return self._drawn[seed, index]
+        sample = self.source.sample(seed, index)
+        if self._bytes + sample.image.nbytes <= self.budget:
+            self._drawn[seed, index] = sample
+            self._bytes += sample.image.nbytes
+        return sample
 
 
 def balanced(labels: Sequence[str], shots: int, rng: np.random.Generator) -> list[str]:
@@ -105,7 +124,13 @@ def pool(cell: Cell, seed: int, framed: bool = False) -> dict[str, list[Sample]]
             short = [label for label, samples in by_class.items() if len(samples) < POOL_PER_CLASS]
             raise ValueError(f"{cell.id}: {limit - POOL_START} draws gave fewer than {POOL_PER_CLASS} images of "
                              f"{', '.join(short)}; the source must yield every class")  # fmt: skip
-        sample = cell.render(seed, index)
+        try:
+            sample = cell.render(seed, index)
+        except IndexError as error:  # a dataset of your own with too few images beyond the queries
+            short = [label for label, samples in by_class.items() if len(samples) < POOL_PER_CLASS]
+            raise Unsupported(f"{cell.id}: in-context examples need {POOL_PER_CLASS} images of each class beyond "
+                              f"the queries, and {', '.join(short)} ran out ({error}); lower --samples or add "
+                              f"images")  # fmt: skip
         if len(by_class[sample.label]) < POOL_PER_CLASS:
             by_class[sample.label].append(sample)
         index += 1

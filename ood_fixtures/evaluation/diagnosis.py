@@ -27,6 +27,7 @@ from ood_fixtures.stats import metrics
 from ood_fixtures.adapters.base import Adapter, Prediction, Unsupported
 from ood_fixtures.catalog.descriptions import DESCRIPTIONS, described
 from ood_fixtures.catalog.cells import Cell
+from ood_fixtures.evaluation import predict
 
 SAMPLES_PER_SAMPLE_COUNT = 3  # a row probes 3 x --samples images: a probe needs more than a cell's accuracy does
 FOLDS = 5
@@ -55,19 +56,27 @@ class Measurement:
         return cls(**json.loads(value))
 
 
-def measure(cell: Cell, adapter: Adapter, seed: int, count: int) -> Measurement:
-    """Render the cell's first `count` images once, then ask the model three ways. Raises Unsupported for a
-    model without image features (nothing to probe)."""
-    samples = [cell.render(seed, index) for index in range(count)]
-    images, truth = [s.image for s in samples], [s.label for s in samples]
+def measure(cell: Cell, adapter: Adapter, seed: int, count: int, batch: int = predict.BATCH) -> Measurement:
+    """Render the cell's first `count` images once, `batch` at a time (streamed as `predict` streams a cell: the
+    probe needs only their features), and ask the model three ways about each batch. Raises Unsupported for a
+    model without image features (nothing to probe), at the first batch, and for too few images of a class, once
+    every label is known (after the model's answers)."""
+    table = getattr(cell.source, "descriptions", None) or DESCRIPTIONS  # a --dataset card's, else the generators'
+    options = [described(label, table) for label in cell.labels] if all(l in table for l in cell.labels) else None
+    truth: list[str] = []
+    features: list[np.ndarray] = []
+    plain: list[str | None] = []
+    answers: list[str | None] | None = None if options is None else []
+    for samples in predict.stream(lambda index: cell.render(seed, index), predict.available(cell, count), batch):
+        images = [s.image for s in samples]
+        truth += [s.label for s in samples]
+        features.append(adapter.features(images))  # first: a model without features is skipped at the first batch
+        plain += [p.label for p in adapter.classify(images, cell.labels)]
+        if answers is not None:
+            answers += [_described_answer(p, options, cell.labels) for p in adapter.classify(images, options)]
     _enough_per_class(cell, truth, count)
-    features = adapter.features(images)  # first: a model without features is skipped before any other work
-    plain = [p.label for p in adapter.classify(images, cell.labels)]
-    options = [described(label) for label in cell.labels] if all(l in DESCRIPTIONS for l in cell.labels) else None
-    answers = None
-    if options is not None:
-        answers = [_described_answer(p, options, cell.labels) for p in adapter.classify(images, options)]
-    return Measurement(list(cell.labels), truth, plain, answers, probe_correct(features, truth, seed).tolist())
+    probe = probe_correct(np.concatenate(features), truth, seed)
+    return Measurement(list(cell.labels), truth, plain, answers, probe.tolist())
 
 
 MIN_PER_CLASS = 2  # a cross-validated probe needs each class in two folds at least

@@ -24,6 +24,8 @@ from typing import Any, Sequence
 from ood_fixtures.stats import paired
 
 INCONCLUSIVE_ALPHA = 0.05
+# What a document that predates a setting was made with: every run before --image-size drew 64 px images.
+DEFAULTS = {"image_size": 64}
 DETECTABLE = 0.10  # a cell that cannot detect a drop this large says so, with the --samples that would
 
 
@@ -91,8 +93,10 @@ class Baseline:
         }
 
     @classmethod
-    def load(cls, path: Path, seed: int | None, samples: int | None, severity_table: int | None) -> Baseline:
-        """Read a results.json; a None expectation is not checked."""
+    def load(cls, path: Path, seed: int | None, samples: int | None, severity_table: int | None,
+             image_size: int | None = None) -> Baseline:  # fmt: skip
+        """Read a results.json; a None expectation is not checked. A document from before --image-size was
+        drawn at DEFAULT_IMAGE_SIZE."""
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -104,13 +108,14 @@ class Baseline:
         mismatches = [
             f"{what} {document.get(key)!r} (this run: {value!r})"
             for what, key, value in (("seed", "seed", seed), ("samples per cell", "samples_per_cell", samples),
-                                     ("severity table", "severity_table", severity_table))
-            if value is not None and document.get(key) != value
+                                     ("severity table", "severity_table", severity_table),
+                                     ("image size", "image_size", image_size))
+            if value is not None and document.get(key, DEFAULTS.get(key)) != value
         ]  # fmt: skip
         if mismatches:
             raise BaselineError(
                 f"baseline {path} was made with {', '.join(mismatches)}: its images differ from this run's, so "
-                f"samples cannot be paired; rerun with the baseline's --seed/--samples, or make a new baseline"
+                f"samples cannot be paired; rerun with the baseline's --seed/--samples/--image-size, or make a new baseline"
             )
         return cls(path, document)
 

@@ -13,6 +13,7 @@ import pytest
 from ood_fixtures.adapters import Unsupported
 from ood_fixtures.catalog.cells import Cell
 from ood_fixtures.catalog.datasets import RealDatasets
+from ood_fixtures.catalog.scenarios import Catalog
 from ood_fixtures.evaluation import properties
 from ood_fixtures.evaluation.diagnosis import Diagnosis
 from ood_fixtures.evaluation.properties import Finding
@@ -45,6 +46,12 @@ def ood_run(pytestconfig: pytest.Config) -> Run:
 
 
 @pytest.fixture(scope="session")
+def catalog(ood_run: Run) -> Catalog:
+    """Every cell of the run, at its image size (`ood_fixtures.catalog.scenarios`)."""
+    return ood_run.catalog
+
+
+@pytest.fixture(scope="session")
 def model(ood_run: Run) -> ModelUnderTest:
     """The model under test; loaded on first need (see `ood_fixtures.store.model`), once per process."""
     options = ood_run.options
@@ -53,7 +60,7 @@ def model(ood_run: Run) -> ModelUnderTest:
         from ood_fixtures.store.cache import PredictionCache
 
         cache = PredictionCache(options.cache_dir / "predictions.sqlite")
-    return ModelUnderTest(options.model, options.settings(), cache)
+    return ModelUnderTest(options.model, options.settings(), cache, ood_run.image_size)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import pytest
 from generators.corruptions import SEVERITY_TABLE_VERSION
 from ood_fixtures import adapters
 from ood_fixtures.adapters import SpecError
+from ood_fixtures.catalog import scenarios
 from ood_fixtures.catalog.datasets import DatasetError, open_root
 from ood_fixtures.catalog.families import MARKERS
 from ood_fixtures.gating import thresholds
@@ -36,12 +37,15 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         limits = thresholds.load(options.thresholds)
         adapters.check(options.model, options.settings())
-        baseline = _load_baseline(options)
-        # a wrong layout is one error here, not one per test
+        size, size_from = _image_size(options)
+        baseline = _load_baseline(options, size)
+        # a wrong layout or card is one error here, not one per test
         real = open_root(options.data_root, options.samples) if options.data_root is not None else None
+        generated = scenarios.at(size)
+        catalog = generated.with_datasets(_datasets(options, size, {c.scenario for c in generated.cells()}))
     except (thresholds.ThresholdsError, SpecError, BaselineError, DatasetError) as error:
         raise pytest.UsageError(str(error)) from None
-    run = Run(options, limits, baseline, real)
+    run = Run(options, limits, baseline, real, catalog, size_from)
     config.stash[RUN] = run
     if not hasattr(config, "workerinput"):  # reports are written by the controller
         _controller(config, run)
@@ -78,10 +82,36 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         run.agreement_tests = max(1, sum("agreement_level" in names for names in uses))
 
 
-def _load_baseline(options: RunOptions) -> Baseline | None:
+def _image_size(options: RunOptions) -> tuple[int, str]:
+    """The run's image side and where it came from: --image-size N, else the model's own (`native_size`)."""
+    if options.image_size is not None:
+        return options.image_size, "option"
+    return adapters.native_size(options.model, options.settings())
+
+
+def _datasets(options: RunOptions, size: int, taken: set[str]) -> tuple[scenarios.DatasetCells, ...]:
+    """Each --dataset's cells, its card and images checked now (`ood_fixtures.catalog.dataset_cards`). A dataset's name
+    is its cells' scenario, so it must differ from the generated scenarios' (`taken`) and the other datasets'."""
+    if not options.datasets:
+        return ()
+    from ood_fixtures.catalog import dataset_cards as cards  # only here: a run without --dataset reads no card
+
+    built = {}
+    for text in options.datasets:
+        card = cards.resolve(text, options.data_root)
+        if card.name in built or card.name in taken:
+            other = "is given twice" if card.name in built else "is also a generated scenario's name"
+            raise DatasetError(f"--dataset {text}: the name {card.name!r} {other}; give the card a name of its own "
+                               f"(its cells' ids start with it)")  # fmt: skip
+        sources = cards.open_card(card, options.samples, size)
+        built[card.name] = scenarios.dataset_cells(card.name, sources, card.source, size)
+    return tuple(built.values())
+
+
+def _load_baseline(options: RunOptions, size: int) -> Baseline | None:
     if options.baseline is None or (options.update_baseline and not options.baseline.exists()):
         return None
-    return Baseline.load(options.baseline, options.seed, options.samples, SEVERITY_TABLE_VERSION)
+    return Baseline.load(options.baseline, options.seed, options.samples, SEVERITY_TABLE_VERSION, size)
 
 
 def _default_report_paths(config: pytest.Config, options: RunOptions) -> None:

@@ -16,10 +16,20 @@ import pytest
 from ood_fixtures.adapters.base import Settings
 
 DEFAULT_SAMPLES = 100
+SMALLEST_IMAGE = 16  # the generators' smallest size (a 16 px star still has five tips)
 
 
 def _batch_size(text: str) -> int | None:
     return None if text == "auto" else _positive_int(text)
+
+
+def _image_size(text: str) -> int | None:
+    if text == "native":
+        return None
+    value = _positive_int(text)
+    if value < SMALLEST_IMAGE:
+        raise argparse.ArgumentTypeError(f"must be 'native' or at least {SMALLEST_IMAGE} pixels, got {value}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -76,6 +86,14 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--batch-size", type=_batch_size, default=None, metavar="auto|N",
                     help="images per model call; auto halves from 256 on CUDA until it fits, 64 on CPU "
                          "(default: auto)")
+    group.addoption("--image-size", type=_image_size, default=None, metavar="native|N",
+                    help="the side, in pixels, that images are generated and real images resized at; native: "
+                         "the model's own input size, read from its processor config (the reference models: "
+                         "64; a model that states none: 224) (default: native)")
+    group.addoption("--dataset", action="append", default=[], metavar="CARD",
+                    help="your own dataset: a card (TOML) or a built-in name of the study's datasets (with "
+                         "--data-root); adds its domain, corruption, in-context and diagnosis cells and property "
+                         "checks; repeatable")
     group.addoption("--data-root", default=None, metavar="DIR",
                     help="real datasets in the DomainBed layout DIR/<dataset>/<domain>/<class>/<image>; enables "
                          "the real-dataset cells (default: none, those cells are skipped)")
@@ -117,6 +135,8 @@ class RunOptions:
     answer_mode: str
     cache_dir: Path | None  # None: no cache
     data_root: Path | None  # None: real-dataset cells are skipped
+    image_size: int | None  # None: native, the model's own (hooks resolve it into Run.image_size)
+    datasets: tuple[str, ...]  # --dataset, as given
 
     def settings(self) -> Settings:
         """What the model's adapter is told about running it."""
@@ -147,6 +167,8 @@ def read_options(config: pytest.Config) -> RunOptions:
             config.getoption("cache_dir") or Path(config.getoption("report_dir")) / "cache"
         ),
         data_root=_data_root(config.getoption("data_root")),
+        image_size=config.getoption("image_size"),
+        datasets=tuple(config.getoption("dataset")),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from generators.corruptions import SEVERITY_TABLE_VERSION
 from ood_fixtures.catalog.cells import Cell
 from ood_fixtures.catalog.datasets import RealDatasets
+from ood_fixtures.catalog.scenarios import Catalog
 from ood_fixtures.evaluation import diagnosis
 from ood_fixtures.evaluation.diagnosis import Diagnosis
 from ood_fixtures.evaluation.score import CellResult, Gating, score
@@ -23,14 +24,20 @@ class Run:
     real datasets found, the cells evaluated so far, and the counts of tests that share an error budget."""
 
     def __init__(self, options: RunOptions, thresholds: Thresholds, baseline: Baseline | None,
-                 real_datasets: RealDatasets | None = None) -> None:  # fmt: skip
+                 real_datasets: RealDatasets | None, catalog: Catalog, image_size_from: str) -> None:  # fmt: skip
         self.options = options
+        self.catalog = catalog  # every cell at the run's image size, your datasets' too
+        self.image_size_from = image_size_from  # "option" (--image-size N), "model" or "default"
         self.thresholds = thresholds
         self.baseline = baseline
         self.real_datasets = real_datasets  # what --data-root holds, listed once per process
         self.results: dict[str, CellResult] = {}
         self.cell_tests = 1  # the selected tests that gate a cell (set after collection): they share the cell budget
         self.agreement_tests = 1  # the selected invariance and option-order tests: they share AGREEMENT_ALPHA
+
+    @property
+    def image_size(self) -> int:
+        return self.catalog.size
 
     @property
     def budget(self) -> Budget:
@@ -63,6 +70,9 @@ class Run:
             "model_spec": self.options.model,
             "seed": self.options.seed,
             "samples_per_cell": self.options.samples,
+            "image_size": self.image_size,
+            "image_size_from": self.image_size_from,
+            "datasets": [d.name for d in self.catalog.datasets],
             "severity_table": SEVERITY_TABLE_VERSION,
             "thresholds": str(self.options.thresholds),
             # False: no thresholds entry names this model, so its cells are gated against the baseline alone

@@ -28,10 +28,13 @@ class ModelLoadError(RuntimeError):
 
 
 class ModelUnderTest:
-    """`--model`, with its cache. `cache` None (--no-cache) reads and writes no cache."""
+    """`--model`, with its cache. `cache` None (--no-cache) reads and writes no cache. `image_size`, the run's,
+    keys the records: a cell's id does not name the size its images were drawn at."""
 
-    def __init__(self, spec: str, settings: Settings, cache: PredictionCache | None) -> None:
+    def __init__(self, spec: str, settings: Settings, cache: PredictionCache | None,
+                 image_size: int | None = None) -> None:  # fmt: skip
         self.spec = spec
+        self.image_size = image_size
         self.settings = settings
         self.cache = cache
         self.identity = identity(spec, settings) if cache is not None else None
@@ -73,7 +76,7 @@ class ModelUnderTest:
         if self.cache is None or self.identity is None:
             return fresh()
         render = records.render_digest(module) + records.content_key(cell.source)
-        key = records.cell_key(self.identity, render, name, cell.labels, seed, count)
+        key = records.cell_key(self.identity, render, name, cell.labels, seed, count, self.image_size)
         stored = self.cache.get_record(key)
         if stored is None:
             stored = fresh()

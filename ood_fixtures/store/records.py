@@ -47,8 +47,9 @@ def content_key(source: object) -> str:
     return key() if key else ""
 
 
-def cell_key(identity: str, render: str, cell_id: str, labels: Sequence[str], seed: int, count: int) -> str:
-    parts = json.dumps([identity, render, cell_id, list(labels), seed, count], ensure_ascii=False)
+def cell_key(identity: str, render: str, cell_id: str, labels: Sequence[str], seed: int, count: int,
+             image_size: int | None = None) -> str:  # fmt: skip
+    parts = json.dumps([identity, render, cell_id, list(labels), seed, count, image_size], ensure_ascii=False)
     return "cell:" + hashlib.sha256(parts.encode()).hexdigest()
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from ood_fixtures import adapters
 from ood_fixtures.adapters.base import Adapter, Prediction, Settings
 from ood_fixtures.adapters.batching import Batcher
-from ood_fixtures.adapters.hub import check_checkpoint, load_pretrained, weights_fingerprint
+from ood_fixtures.adapters.hub import check_checkpoint, input_size, load_pretrained, weights_fingerprint
 from ood_fixtures.images import image_hash
 from ood_fixtures.adapters.prompts import TEMPLATES, captions
 
@@ -35,6 +35,9 @@ class ClipFactory:
 
     def fingerprint(self, argument: str, settings: Settings) -> str | None:
         return weights_fingerprint(argument)
+
+    def native_size(self, argument: str, settings: Settings) -> int | None:
+        return input_size(argument)
 
 
 class ClipAdapter(Adapter):

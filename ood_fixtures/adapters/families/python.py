@@ -53,6 +53,11 @@ class PythonFactory:
     def fingerprint(self, argument: str, settings: Settings) -> str | None:
         return None  # a callable can change without its name changing: never served from the cache
 
+    def native_size(self, argument: str, settings: Settings) -> int | None:
+        """What the callable says it takes: an `image_size` attribute (an int), if it has one."""
+        size = getattr(_resolve(argument), "image_size", None)
+        return size if isinstance(size, int) and size > 0 else None
+
 
 def _prediction(answer: Any, labels: Sequence[str]) -> Prediction:
     if isinstance(answer, str):

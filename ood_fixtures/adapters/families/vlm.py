@@ -29,13 +29,16 @@ import numpy as np
 from ood_fixtures import adapters
 from ood_fixtures.adapters.base import Adapter, Episode, Prediction, Settings, SpecError, Unsupported
 from ood_fixtures.adapters.batching import Batcher
-from ood_fixtures.adapters.hub import check_checkpoint, load_pretrained, local_folder, weights_fingerprint
+from ood_fixtures.adapters.hub import check_checkpoint, input_size, load_pretrained, local_folder, weights_fingerprint
 from ood_fixtures.adapters.requirements import missing
 from ood_fixtures.adapters.prompts import LETTERS, filled_answer, in_context_messages, multiple_choice_question
 
 REFERENCE_PATH = Path(__file__).resolve().parents[2] / "reference" / "llava-reference"
 ANSWER_MODES = ("generate", "score")
 PROMPTS = ("chat", "plain")
+# --image-size native for a dynamic-resolution family (Qwen2-VL, Pixtral), which takes any size: the middle of the
+# fixed towers' range (LLaVA 336, InternVL 448, Gemma 3 896) that keeps an 8-shot episode to a few thousand tokens.
+DYNAMIC_SIZE = 448
 PROBE_SIZE = 64  # the suite's generated images are 64 x 64: the image tokens per image are stated at that size
 
 
@@ -81,6 +84,9 @@ class VlmFactory:
 
     def fingerprint(self, argument: str, settings: Settings) -> str | None:
         return weights_fingerprint(argument)
+
+    def native_size(self, argument: str, settings: Settings) -> int | None:
+        return input_size(argument) or DYNAMIC_SIZE
 
 
 class VlmAdapter(Adapter):
