@@ -1,5 +1,5 @@
-"""Your own datasets (`--dataset CARD`, repeatable; the card format is in ood_fixtures/catalog/cards.py): one cell
-per domain, gated on its accuracy and on what it retains of the card's source domain, the in-distribution one.
+"""Your own datasets (`--dataset CARD`, repeatable; the card format is in ood_fixtures/catalog/dataset_cards.py):
+one cell per domain, gated on its accuracy and on what it retains of the card's source domain, the in-distribution one.
 The source domain's images are also corrupted (test_corruptions.py), perturbed (test_properties.py), shown as
 in-context examples (test_icl.py) and diagnosed (test_diagnosis.py). Select with -m dataset, or a dataset's cells
 anywhere with -k <name>.

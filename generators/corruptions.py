@@ -8,6 +8,18 @@ no-ops (ImageCompression's quality 99-100, ElasticTransform's alpha 1).
 
 Bump `SEVERITY_TABLE_VERSION` whenever a level or a build changes: results made with different tables are not
 comparable, and results.json records the version.
+
+Fidelity (`python scripts/fidelity.py`: the reference CLIP on 200 shapes drawn at 224 px, seed 0, each corruption
+at severities 1-5 by ours and by ImageNet-C's own code, the `imagecorruptions` package): every corruption's mean
+accuracy is within 0.06 of ImageNet-C's. Version 1 had snow 0.10 harsher (its streak was a uniform line where
+ImageNet-C uses ImageMagick's one-sided Gaussian one, and its flakes were enlarged cubically) and spatter 0.22
+harsher (albumentations' mud keeps its mask's soft edges; ImageNet-C paints only where the mask covers 80% of a
+pixel); both follow ImageNet-C's code now. What remains:
+- impulse_noise, 0.06 harsher: albumentations salts whole pixels, ImageNet-C single channel values (the same
+  fraction of values); a black or white pixel hides more of a shape than one channel at its extreme.
+- The bench's peer (corrupt-tta 0.1.7) differs from ImageNet-C itself in spatter (0.89 against ImageNet-C's 0.71:
+  it draws a blended brown mask of its own, with no water drops) and, by less than 0.1, in motion blur and elastic
+  transform (its own kernels and displacement table); ours is compared with ImageNet-C's code there.
 """
 
 from __future__ import annotations
@@ -30,7 +42,7 @@ else:
     A = Deferred("albumentations")
 T = Deferred("generators.transforms")  # our own albumentations transforms
 
-SEVERITY_TABLE_VERSION = 1
+SEVERITY_TABLE_VERSION = 2  # 2: snow's streaks and spatter as ImageNet-C draws them
 REFERENCE_SIZE = 224
 SEVERITIES = (1, 2, 3, 4, 5)
 
@@ -74,15 +86,6 @@ def _odd(n: float) -> int:
     return 2 * max(1, math.ceil(n)) + 1
 
 
-def _spatter(level: tuple[float, float, float, float, float, str], scale: float) -> A.BasicTransform:
-    mean, std, sigma, threshold, intensity, mode = level
-    intensity = min(intensity, 1.0)  # ImageNet-C's mud uses 1.5; albumentations refuses intensities above 1
-    return A.Spatter(
-        mean=(mean, mean), std=(std, std), gauss_sigma=(sigma * scale, sigma * scale),
-        cutout_threshold=(threshold, threshold), intensity=(intensity, intensity), mode=mode, p=1,
-    )  # fmt: skip
-
-
 _TABLE = (
     # --- noise ---
     Corruption("gaussian_noise", "noise", (0.08, 0.12, 0.18, 0.26, 0.38),
@@ -107,11 +110,11 @@ _TABLE = (
     Corruption("zoom_blur", "blur", ((1.11, 0.01), (1.16, 0.01), (1.21, 0.02), (1.26, 0.02), (1.31, 0.03)),
                lambda c, _: A.ZoomBlur(max_factor=(c[0], c[0]), step_factor=(c[1], c[1]), p=1)),
     # --- weather ---
-    # (flake mean, std, zoom, threshold, streak radius, streak sigma, whiten); the streak follows the sigma.
+    # (flake mean, std, zoom, threshold, streak radius, streak sigma, whiten)
     Corruption("snow", "weather", ((0.1, 0.3, 3, 0.5, 10, 4, 0.8), (0.2, 0.3, 2, 0.5, 12, 4, 0.7),
                                    (0.55, 0.3, 4, 0.9, 12, 8, 0.7), (0.55, 0.3, 4.5, 0.85, 12, 8, 0.65),
                                    (0.55, 0.3, 2.5, 0.85, 12, 12, 0.55)),
-               lambda c, k: T.Snow(c[0], c[1], c[2] * k, c[3], streak=_odd(c[5] * k), whiten=c[6])),
+               lambda c, k: T.Snow(c[0], c[1], c[2] * k, c[3], radius=c[4] * k, sigma=c[5] * k, whiten=c[6])),
     Corruption("frost", "weather", ((1.0, 0.4), (0.8, 0.6), (0.7, 0.7), (0.65, 0.7), (0.6, 0.75)),
                lambda c, _: T.Frost(image_weight=c[0], frost_weight=c[1])),
     Corruption("fog", "weather", ((1.5, 2.0), (2.0, 2.0), (2.5, 1.7), (2.5, 1.5), (3.0, 1.4)),
@@ -141,11 +144,13 @@ _TABLE = (
                lambda s, _: T.SpeckleNoise(sigma=s)),
     Corruption("gaussian_blur", "extra", (1, 2, 3, 4, 6),
                lambda s, k: A.GaussianBlur(sigma_limit=(s * k, s * k), blur_limit=0, p=1)),
-    # (mean, std, gauss_sigma, cutout_threshold, intensity, mode): water drops at 1-3, mud at 4-5.
+    # (mean, std, sigma, threshold, strength, mode): water drops at 1-3 (strength: their intensity), mud at 4-5
+    # (strength: the mud mask's blur in pixels).
     Corruption("spatter", "extra", ((0.65, 0.3, 4, 0.69, 0.6, "rain"), (0.65, 0.3, 3, 0.68, 0.6, "rain"),
                                     (0.65, 0.3, 2, 0.68, 0.5, "rain"), (0.65, 0.3, 1, 0.65, 1.5, "mud"),
                                     (0.67, 0.4, 1, 0.65, 1.5, "mud")),
-               _spatter),
+               lambda c, k: T.Spatter(c[0], c[1], c[2] * k, c[3], c[4] * (k if c[5] == "mud" else 1),
+                                      mud=c[5] == "mud")),
     Corruption("saturate", "extra", ((0.3, 0.0), (0.1, 0.0), (2.0, 0.0), (5.0, 0.1), (20.0, 0.2)),
                lambda c, _: T.Saturate(scale=c[0], shift=c[1])),
 )  # fmt: skip

@@ -30,6 +30,17 @@ def cold_and_warm(*args: str) -> tuple[float, float]:
         return pytest_run(*args, "--report-dir", scratch), pytest_run(*args, "--report-dir", scratch)
 
 
+def side_python(venv: Path, packages: list[str]) -> Path:
+    """The Python of a virtual environment of its own for a peer implementation (made on first use), so that the
+    peer and its pins never enter the suite's environment."""
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print(f"making {venv} ({', '.join(packages)}) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *packages], check=True)
+    return python
+
+
 def corruption_cells(*corrupted: tuple[str, int]) -> list:
     """The clean cell and the named (corruption, severity) cells of the main job."""
     from ood_fixtures.catalog import scenarios

@@ -40,8 +40,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ood_fixtures.tools import (cold_and_warm, corruption_cells, pytest_run, raw_forward_s, suite_s,  # noqa: E402
-                                vit_b32)  # fmt: skip
+from ood_fixtures.tools import (cold_and_warm, corruption_cells, pytest_run, raw_forward_s, side_python,  # noqa: E402
+                                suite_s, vit_b32)  # fmt: skip
 
 PEER = "corrupt-tta==0.1.7"
 PEER_VENV = ROOT / ".bench-venv"
@@ -74,13 +74,7 @@ print(json.dumps(out))
 
 
 def peer_python() -> Path:
-    python = PEER_VENV / "bin" / "python"
-    if not python.exists():
-        print(f"making {PEER_VENV} for the peer ({PEER}) ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", PEER, "opencv-python-headless", "scikit-image",
-                        "scipy", "pillow", "numpy"], check=True)  # fmt: skip
-    return python
+    return side_python(PEER_VENV, [PEER, "opencv-python-headless", "scikit-image", "scipy", "pillow", "numpy"])
 
 
 def ours_ms(images: np.ndarray, names: list[str], severity: int, repeats: int) -> dict[str, float]:

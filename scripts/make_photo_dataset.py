@@ -26,7 +26,7 @@ DESCRIPTIONS = {
 SIDE = 128  # each crop is saved at this size
 DOMAINS = {"close": (0, 1), "far": (256, 2)}  # domain -> (first row of its half of the photo, crop scale)
 CARD = '''\
-# A dataset card (ood_fixtures/catalog/cards.py): real texture photographs from scikit-image, seen close and far.
+# A dataset card (ood_fixtures/catalog/dataset_cards.py): scikit-image's texture photographs, seen close and far.
 name = "textures"
 source = "close"
 domains = ["close", "far"]

@@ -102,3 +102,32 @@ def test_saturate_matches_imagenet_c_within_one_grey_level(scale, shift):
     hsv[..., 1] = np.clip(hsv[..., 1] * scale + shift, 0, 1)
     expected = np.clip(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), 0, 1) * 255
     assert np.abs(Saturate(scale, shift).apply(image) - expected).max() <= 1.0
+
+
+@pytest.mark.parametrize("angle", [-135.0, -90.0, -45.0, 0.0, 30.0])
+def test_motion_kernel_is_imagemagicks_one_sided_gaussian_streak(angle):
+    from generators.transforms import motion_kernel
+
+    kernel = motion_kernel(radius=10, sigma=4, angle_degrees=angle)
+    centre = kernel.shape[0] // 2
+    assert kernel.sum() == pytest.approx(1.0, abs=1e-6)
+    # the pixel itself has the largest weight (the Gaussian's peak, 1 / sum of exp(-i^2 / 32) for i < 21)
+    assert kernel[centre, centre] == pytest.approx(1 / np.exp(-(np.arange(21) ** 2) / 32).sum(), rel=1e-5)
+    ys, xs = np.nonzero(kernel)
+    direction = np.array([np.sin(np.radians(angle)), np.cos(np.radians(angle))])
+    ahead = (np.stack([ys - centre, xs - centre], axis=1) @ direction)
+    assert (ahead >= -0.5).all() and ahead.max() > 15  # every sample on one side, reaching 2 * radius back
+
+
+def test_spatter_mud_paints_whole_patches_and_water_only_brightens():
+    from generators.transforms import Spatter
+
+    image = np.full((224, 224, 3), 128, np.uint8)
+    mud = Spatter(0.67, 0.4, 1, 0.65, 1.5, mud=True)
+    mask = mud.get_params_dependent_on_data({"shape": image.shape}, {})["mask"]
+    assert ((mask == 0) | (mask >= 0.8)).all() and 0.05 < (mask > 0).mean() < 0.6  # ImageNet-C's 0.8 cut
+    muddy = mud.apply(image, mask)
+    assert (muddy[mask[..., 0] == 0] == 128).all() and (muddy[mask[..., 0] > 0.99] < 70).all()
+    water = Spatter(0.65, 0.3, 4, 0.69, 0.6, mud=False)
+    wet = water.apply(image, water.get_params_dependent_on_data({"shape": image.shape}, {})["mask"])
+    assert (wet >= 128).all() and (wet > 128).any()

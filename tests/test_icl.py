@@ -158,5 +158,83 @@ def test_zero_examples_are_a_plain_question_for_any_model():
 
 def test_method_names_how_examples_are_used():
     assert incontext.method(["classify_in_context", "features"]) == "in-context examples"
-    assert incontext.method(["features"]).startswith("few-shot adaptation (Tip-Adapter)")
+    assert incontext.method(["features"]).startswith("few-shot adaptation (Tip-Adapter, alpha and beta tuned")
     assert incontext.method([]) is None
+
+
+@pytest.mark.parametrize("key", [("target", 2), ("skewed", 8), ("spurious", 4), ("source", 8)])
+def test_held_out_episodes_use_only_the_pool_and_never_show_a_query_itself(key):
+    context = CELLS[key].context
+    episodes = icl.held_out(context, 0)
+    pool = icl.pool(context.pool, 0, context.spurious)
+    assert [q for q, _ in episodes] == [s for samples in pool.values() for s in samples]  # each pool image once
+    in_pool = {id(s) for samples in pool.values() for s in samples}
+    for query, shown in episodes:
+        assert len(shown) == context.shots and all(id(s) in in_pool for s in shown)
+        assert all(s is not query for s in shown)
+        if context.selection == "skewed":
+            assert sorted(Counter(s.label for s in shown).values()) == [1, context.shots - 1]
+    def ids(drawn):
+        return [[s.sample_id for s in shown] for _, shown in drawn]
+
+    assert ids(icl.held_out.__wrapped__(context, 0)) == ids(episodes)  # drawn again, uncached: the same
+
+
+class Confident(Toy):
+    """Zero-shot always says "a" with a margin of about 6.9 nats; the features show the true class (the image's
+    value), so examples of the query's class help only when their weight beats that margin."""
+
+    def classify(self, images, labels):
+        return [Prediction(labels[0], (0.997, 0.001, 0.001, 0.001)) for _ in images]
+
+
+def held_out_episodes(count=12):
+    return [(Episode(((image(k % 4), "abcd"[k % 4]), (image((k + 1) % 4), "abcd"[(k + 1) % 4])), image(k % 4)),
+             "abcd"[k % 4]) for k in range(count)]
+
+
+def test_tuning_finds_weights_that_beat_the_zero_shot_margin_where_the_papers_do_not():
+    labels = ["a", "b", "c", "d"]
+    held_out = held_out_episodes()
+    papers = fewshot.classify(Confident(), [e for e, _ in held_out], labels)
+    assert [p.label for p in papers] == ["a"] * 12  # alpha 1 cannot move a 6.9-nat margin
+    weights = fewshot.tune(Confident(), held_out, labels)
+    assert weights.alpha > 6.9
+    tuned = fewshot.classify(Confident(), [e for e, _ in held_out], labels, weights)
+    assert [p.label for p in tuned] == [label for _, label in held_out]
+
+
+def test_tuning_keeps_zero_shot_when_the_examples_mislead():
+    class Misleading(Confident):
+        def classify(self, images, labels):  # zero-shot is right: the image's value is its class
+            return [Prediction(labels[int(i[0, 0, 0])], tuple(0.97 if k == int(i[0, 0, 0]) else 0.01
+                                                             for k in range(4))) for i in images]  # fmt: skip
+
+        def features(self, images):  # every image looks alike: affinity says nothing
+            return np.ones((len(images), 4))
+
+    labels = ["a", "b", "c", "d"]
+    wrong = [(Episode(((image(k % 4), "abcd"[(k + 1) % 4]),) * 2, image(k % 4)), "abcd"[k % 4]) for k in range(12)]
+    assert fewshot.tune(Misleading(), wrong, labels).alpha == 0.0
+    assert fewshot.tune(Misleading(), [], labels) == fewshot.PAPER
+
+
+def test_a_cell_is_tuned_once_on_its_held_out_episodes_whatever_the_batches():
+    class Counting(Toy):
+        asked = 0
+
+        def classify(self, images, labels):
+            Counting.asked += len(images)
+            return super().classify(images, labels)
+
+        def features(self, images):  # mean colour: real images, not the toy's one-hot values
+            return np.stack([image.reshape(-1, 3).mean(axis=0) + 1 for image in images])
+
+    adapter, cell = Counting(), CELLS[("target", 2)]
+    episodes = [incontext.episode(cell, 0, i, cell.render(0, i).image) for i in range(6)]
+    whole = incontext.answer(adapter, episodes, LABELS, cell.context, 0)
+    tuning = len(icl.held_out(cell.context, 0))
+    assert Counting.asked == tuning + 6
+    halves = incontext.answer(adapter, episodes[:3], LABELS, cell.context, 0)
+    halves += incontext.answer(adapter, episodes[3:], LABELS, cell.context, 0)
+    assert Counting.asked == tuning + 12 and halves == whole

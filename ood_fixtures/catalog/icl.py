@@ -141,10 +141,29 @@ def examples(cell: Cell, seed: int, index: int) -> list[Sample]:
     """The examples shown before query `index` of an in-context cell, in the order shown."""
     context = cell.context
     rng = rng_for(seed, "icl", context.pool.id, context.shots, context.selection, index)
-    wanted = SELECTIONS[context.selection](cell.labels, context.shots, rng)
+    return _draw(context, cell.labels, pool(context.pool, seed, context.spurious), rng)
+
+
+@functools.lru_cache(maxsize=16)
+def held_out(context: Context, seed: int) -> list[tuple[Sample, list[Sample]]]:
+    """Episodes that tune a few-shot method without touching a query: each pool image in turn as the query, its
+    examples drawn as a query's are (same selection and count) from the rest of the pool."""
     available = pool(context.pool, seed, context.spurious)
+    labels = context.pool.labels
+    episodes = []
+    for label, samples in available.items():
+        for position, query in enumerate(samples):
+            rest = {k: [s for s in v if s is not query] for k, v in available.items()}
+            rng = rng_for(seed, "icl-held-out", context.pool.id, context.shots, context.selection, label, position)
+            episodes.append((query, _draw(context, labels, rest, rng)))
+    return episodes
+
+
+def _draw(context: Context, labels: Sequence[str], available: dict[str, list[Sample]],
+          rng: np.random.Generator) -> list[Sample]:  # fmt: skip
+    wanted = SELECTIONS[context.selection](labels, context.shots, rng)
     taken: Counter[str] = Counter()
-    order = {label: rng.permutation(POOL_PER_CLASS) for label in sorted(set(wanted))}
+    order = {label: rng.permutation(len(available[label])) for label in sorted(set(wanted))}
     chosen = []
     for label in wanted:
         chosen.append(available[label][order[label][taken[label]]])

@@ -19,6 +19,7 @@ import numpy as np
 from generators.sample import Sample, SampleError
 from ood_fixtures.adapters import Adapter
 from ood_fixtures.adapters.base import Episode
+from ood_fixtures.catalog import icl
 from ood_fixtures.catalog.cells import Cell
 from ood_fixtures.evaluation import incontext
 
@@ -68,8 +69,10 @@ def predict(
     """
     results: list[SampleResult] = []
     examples = Examples()
+    if cell.context is not None:  # its example pool, drawn before the render thread starts: one thread per source
+        icl.held_out(cell.context, seed)
     for queries in stream(lambda index: _query(cell, seed, index), available(cell, count), batch):
-        results += _answer(cell, adapter, queries, examples)
+        results += _answer(cell, adapter, seed, queries, examples)
     return results, examples.chosen()
 
 
@@ -126,7 +129,7 @@ def answer(
     """The model's answers to rendered images (`render`), as `predict` returns them."""
     examples = Examples()
     queries = [(index, s, _episode(cell, seed, index, s)) for index, s in enumerate(rendered)]
-    return _answer(cell, adapter, queries, examples), examples.chosen()
+    return _answer(cell, adapter, seed, queries, examples), examples.chosen()
 
 
 class Examples:
@@ -174,10 +177,10 @@ def _query(cell: Cell, seed: int, index: int) -> Query:
     return index, sample, _episode(cell, seed, index, sample)
 
 
-def _answer(cell: Cell, adapter: Adapter, queries: list[Query], examples: Examples) -> list[SampleResult]:
+def _answer(cell: Cell, adapter: Adapter, seed: int, queries: list[Query], examples: Examples) -> list[SampleResult]:
     """The model's answers to some of a cell's samples, in index order; the readable ones offered to `examples`."""
     readable = [(index, s, episode) for index, s, episode in queries if isinstance(s, Sample)]
-    predictions = iter(_ask(cell, adapter, readable) if readable else [])
+    predictions = iter(_ask(cell, adapter, readable, seed) if readable else [])
     results = []
     for index, sample, _ in queries:
         if isinstance(sample, SampleError):
@@ -194,7 +197,7 @@ def _answer(cell: Cell, adapter: Adapter, queries: list[Query], examples: Exampl
     return results
 
 
-def _ask(cell: Cell, adapter: Adapter, readable: list[Query]) -> list:
+def _ask(cell: Cell, adapter: Adapter, readable: list[Query], seed: int) -> list:
     if cell.context is None:
         return adapter.classify([s.image for _, s, _ in readable], cell.labels)
-    return incontext.answer(adapter, [episode for _, _, episode in readable], cell.labels)
+    return incontext.answer(adapter, [episode for _, _, episode in readable], cell.labels, cell.context, seed)
