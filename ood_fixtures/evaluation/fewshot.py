@@ -12,7 +12,7 @@ alpha (how much the examples count against the zero-shot margins) and beta (how 
 feature distance) are tuned as the method's authors tune them: by grid search for the best accuracy on labelled
 examples held out from the queries (`tune`, on `icl.held_out` episodes). The paper's defaults (alpha 1, beta 5.5)
 are for CLIP's logits at scale 100; a model with other margins drowns the cache term or is drowned by it: on the
-shipped reference CLIP they changed no answer at all.
+shipped reference CLIP they moved in-context accuracy by -0.01 to +0.03 from zero-shot.
 """
 
 from __future__ import annotations
