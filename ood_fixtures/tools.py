@@ -12,6 +12,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+# The peer ImageNet-C implementation scripts compare with, in an environment of its own (side_python).
+PEER_VENV = ROOT / ".bench-venv"
+PEER_PACKAGES = ["corrupt-tta==0.1.7", "opencv-python-headless", "scikit-image", "scipy", "pillow", "numpy"]
 
 
 def pytest_run(*args: str) -> float:

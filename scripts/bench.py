@@ -40,11 +40,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ood_fixtures.tools import (cold_and_warm, corruption_cells, pytest_run, raw_forward_s, side_python,  # noqa: E402
-                                suite_s, vit_b32)  # fmt: skip
+from ood_fixtures.tools import (PEER_PACKAGES, PEER_VENV, cold_and_warm, corruption_cells,  # noqa: E402
+                                pytest_run, raw_forward_s, side_python, suite_s, vit_b32)  # fmt: skip
 
-PEER = "corrupt-tta==0.1.7"
-PEER_VENV = ROOT / ".bench-venv"
 SECTIONS = ("generation", "xdist", "main", "cache", "overhead", "scoring", "streaming")
 
 
@@ -74,7 +72,7 @@ print(json.dumps(out))
 
 
 def peer_python() -> Path:
-    return side_python(PEER_VENV, [PEER, "opencv-python-headless", "scikit-image", "scipy", "pillow", "numpy"])
+    return side_python(PEER_VENV, PEER_PACKAGES)
 
 
 def ours_ms(images: np.ndarray, names: list[str], severity: int, repeats: int) -> dict[str, float]:

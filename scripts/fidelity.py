@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ood_fixtures.tools import side_python  # noqa: E402
+from ood_fixtures.tools import PEER_PACKAGES, PEER_VENV, side_python  # noqa: E402
 
 FLAG = 0.1
 REFERENCES = {
@@ -37,8 +37,7 @@ REFERENCES = {
     "imagenet-c": (ROOT / ".bench-venv-imagenet-c", "imagecorruptions.corruptions", True,
                    ["imagecorruptions==1.1.2", "numpy<2", "scipy<1.14", "scikit-image<0.25", "setuptools<81",
                     "opencv-python-headless<4.11", "pillow"]),
-    "peer": (ROOT / ".bench-venv", "corrupt_tta.corruptions", False,
-             ["corrupt-tta==0.1.7", "opencv-python-headless", "scikit-image", "scipy", "pillow", "numpy"]),
+    "peer": (PEER_VENV, "corrupt_tta.corruptions", False, PEER_PACKAGES),
 }  # fmt: skip
 
 CORRUPT_SCRIPT = r"""

@@ -153,7 +153,7 @@ def held_out(context: Context, seed: int) -> list[tuple[Sample, list[Sample]]]:
     episodes = []
     for label, samples in available.items():
         for position, query in enumerate(samples):
-            rest = {k: [s for s in v if s is not query] for k, v in available.items()}
+            rest = {**available, label: samples[:position] + samples[position + 1 :]}
             rng = rng_for(seed, "icl-held-out", context.pool.id, context.shots, context.selection, label, position)
             episodes.append((query, _draw(context, labels, rest, rng)))
     return episodes

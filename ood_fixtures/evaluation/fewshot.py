@@ -76,19 +76,18 @@ class _Cache:
         if any(p.scores is None for p in zero_shot):
             raise Unsupported(f"{adapter.spec} gives no scores per label to adapt")
         self.log_p = np.log(np.clip(np.array([p.scores for p in zero_shot], dtype=np.float64), 1e-12, None))
-        shown = {id(image): image for e in episodes for image, _ in e.examples}  # each example's features once
-        features = _normalised(adapter.features([e.image for e in episodes] + list(shown.values())))
-        queries, cached = features[: len(episodes)], dict(zip(shown, features[len(episodes) :]))
+        # each image's features once: queries share examples, and a held-out query is another's example
+        distinct = {id(image): image for e in episodes for image in (e.image, *(shown for shown, _ in e.examples))}
+        cached = dict(zip(distinct, _normalised(adapter.features(list(distinct.values())))))
         width = max((len(e.examples) for e in episodes), default=0)
         self.similarity = np.ones((len(episodes), width))  # padding: distance 0, but on no class (mask below)
         self.classes = np.zeros((len(episodes), width), dtype=int)
         self.present = np.zeros((len(episodes), width))
-        for row, (episode, query) in enumerate(zip(episodes, queries)):
+        for row, episode in enumerate(episodes):
             for column, (image, label) in enumerate(episode.examples):
-                self.similarity[row, column] = float(query @ cached[id(image)])
+                self.similarity[row, column] = float(cached[id(episode.image)] @ cached[id(image)])
                 self.classes[row, column] = labels.index(label)
                 self.present[row, column] = 1.0
-        self.size = len(labels)
 
     def logits(self, alpha: float, beta: float) -> np.ndarray:
         logits = self.log_p.copy()

@@ -70,7 +70,7 @@ def predict(
     results: list[SampleResult] = []
     examples = Examples()
     if cell.context is not None:  # its example pool, drawn before the render thread starts: one thread per source
-        icl.held_out(cell.context, seed)
+        icl.pool(cell.context.pool, seed, cell.context.spurious)
     for queries in stream(lambda index: _query(cell, seed, index), available(cell, count), batch):
         results += _answer(cell, adapter, seed, queries, examples)
     return results, examples.chosen()
