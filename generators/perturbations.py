@@ -34,7 +34,7 @@ def _jpeg(image: np.ndarray, strength: float, rng: np.random.Generator) -> np.nd
         return image.copy()
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="JPEG", quality=int(round(100 - strength)))
-    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+    return np.array(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))  # a copy: torch warns on read-only arrays
 
 
 def _warp(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:

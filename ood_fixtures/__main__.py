@@ -1,13 +1,8 @@
-"""Command-line tools of the suite: `python -m ood_fixtures compare OLD.json NEW.json`."""
+"""`python -m ood_fixtures ...`: the `ood-fixtures` command (`ood_fixtures.cli`)."""
 
 import sys
 
-from ood_fixtures.reports import compare
-
-COMMANDS = {"compare": compare.main}
+from ood_fixtures.cli import main
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
-        print(f"usage: python -m ood_fixtures {{{','.join(COMMANDS)}}} ...", file=sys.stderr)
-        sys.exit(2)
-    sys.exit(COMMANDS[sys.argv[1]](sys.argv[2:]))
+    sys.exit(main())

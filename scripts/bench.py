@@ -22,6 +22,9 @@ Sections (targets from issue #8):
   by `predict.predict` and by the suite's path (`ModelUnderTest.answers`, its cache in a temporary folder), each
   in a fresh process: peak memory (ru_maxrss; target <= 2 GiB, where the images of the cell alone are 6.0 GB),
   wall time and images/s. `--stream-images 1000` (and `--stream-size`) for a quick run.
+- plugin: `pytest` in an unrelated project (200 trivial tests) with the suite's plugin, which the package's entry
+  point loads into every session, vs the same with `-p no:ood_fixtures.plugin`: median wall time of 25 runs each,
+  alternated (issue #17 target: as fast, <= 1.05x), and what the plugin imported there.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 from ood_fixtures.tools import (PEER_PACKAGES, PEER_VENV, cold_and_warm, corruption_cells,  # noqa: E402
                                 pytest_run, raw_forward_s, side_python, suite_s, vit_b32)  # fmt: skip
 
-SECTIONS = ("generation", "xdist", "main", "cache", "overhead", "scoring", "streaming")
+SECTIONS = ("generation", "xdist", "main", "cache", "overhead", "scoring", "streaming", "plugin")
 
 
 # --- generation -----------------------------------------------------------------------------------------------
@@ -267,6 +270,36 @@ def streaming(images: int = 10_000, size: int = 448) -> None:
               f"batches of {r['batch']}, {r['examples']} example images kept")
 
 
+# --- the plugin in an unrelated project ---------------------------------------------------------------------
+
+UNRELATED_TESTS = "import pytest\n\n@pytest.mark.parametrize('n', range(200))\ndef test_n(n):\n    assert n >= 0\n"
+IMPORTED = """
+import sys
+def pytest_sessionfinish(session):
+    ours = sorted(m for m in sys.modules if m.split('.')[0] in ('ood_fixtures', 'generators', 'torch', 'numpy'))
+    print('\\nimported:', ' '.join(ours))
+"""
+
+
+def plugin(runs: int = 25) -> None:
+    with tempfile.TemporaryDirectory() as project:
+        Path(project, "test_unrelated.py").write_text(UNRELATED_TESTS)
+        base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        times: dict[str, list[float]] = {"with": [], "without": []}
+        for _ in range(runs):
+            for label, extra in (("with", []), ("without", ["-p", "no:ood_fixtures.plugin"])):
+                started = time.perf_counter()
+                subprocess.run([*base, *extra], cwd=project, check=True, capture_output=True)
+                times[label].append(time.perf_counter() - started)
+        Path(project, "conftest.py").write_text(IMPORTED)
+        shown = subprocess.run(base + ["-s"], cwd=project, capture_output=True, text=True).stdout
+        imported = next((line for line in shown.splitlines() if line.startswith("imported:")), "imported: ?")
+    with_s, without_s = (float(np.median(times[k])) for k in ("with", "without"))
+    print(f"\n## plugin: pytest in an unrelated project (200 tests), median of {runs}: with the plugin {with_s:.3f} s, "
+          f"without {without_s:.3f} s, {with_s / without_s:.3f}x   (target <= 1.05x)")
+    print(f"   modules of ours, torch and numpy in that session: {imported.partition(':')[2].strip() or 'none'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated: {', '.join(SECTIONS)}")
@@ -279,7 +312,8 @@ def main() -> None:
         sys.exit(f"unknown sections {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
     for name, run in (("generation", generation), ("xdist", xdist), ("main", main_job), ("cache", cache),
                       ("overhead", overhead), ("scoring", scoring),
-                      ("streaming", lambda: streaming(args.stream_images, args.stream_size))):  # fmt: skip
+                      ("streaming", lambda: streaming(args.stream_images, args.stream_size)),
+                      ("plugin", plugin)):  # fmt: skip
         if name in chosen:
             run()
 

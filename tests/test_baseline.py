@@ -1,7 +1,11 @@
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+from ood_fixtures import RESULTS_SCHEMA
 from ood_fixtures.gating import baseline
 from ood_fixtures.reports import compare
 from ood_fixtures.stats import metrics
@@ -72,12 +76,35 @@ def test_baselines_from_another_seed_or_sample_count_are_refused(tmp_path):
         Baseline.load(path, 0, 2, 1)
 
 
+def test_a_results_json_of_a_newer_schema_names_the_version_that_wrote_it(tmp_path):
+    path = tmp_path / "base.json"
+    path.write_text(json.dumps({**document(), "schema": RESULTS_SCHEMA + 1, "suite_version": "9.1.0"}))
+    with pytest.raises(BaselineError, match=rf"written by ood-fixtures 9.1.0 \(results schema {RESULTS_SCHEMA + 1}\);"
+                                            r".* pip install -U ood-fixtures"):  # fmt: skip
+        Baseline.load(path, 0, 2, 1)
+    path.write_text(json.dumps({"cells": []}))
+    with pytest.raises(BaselineError, match="not a results.json of ood-fixtures"):
+        Baseline.load(path, 0, 2, 1)
+    path.write_text(json.dumps(document()))  # schema 1 from before 0.2.0: no suite_version, read as it is
+    assert Baseline.load(path, 0, 2, 1).outcomes["c/s/x/1"] == {"0": True, "1": False}
+
+
 def test_samples_are_paired_by_id():
     base = Baseline(None, document(outcomes=(True, False)))
     assert base.compare("c/s/x/1", [("1", False), ("0", True)], 0.0, LEVEL).outcome == "pass"
     assert base.compare("c/s/new/1", [("0", True)], 0.0, LEVEL) is None
     with pytest.raises(BaselineError, match="holds other samples"):
         base.compare("c/s/x/1", [("0", True), ("7", True)], 0.0, LEVEL)
+
+
+def test_the_command_line_compares_as_the_module_does(tmp_path):
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(document(samples=40, outcomes=[True] * 40, accuracy=1.0)))
+    for command in ([str(Path(sys.executable).parent / "ood-fixtures")], [sys.executable, "-m", "ood_fixtures"]):
+        done = subprocess.run([*command, "compare", str(old), str(old)], capture_output=True, text=True)
+        assert done.returncode == 0 and ": PASS**" in done.stdout, done.stderr
+        usage = subprocess.run(command, capture_output=True, text=True)
+        assert usage.returncode == 2 and "usage: ood-fixtures {run,compare}" in usage.stderr
 
 
 def test_compare_prints_the_gate_and_exits_1_on_regression(tmp_path, capsys):

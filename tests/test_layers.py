@@ -27,6 +27,8 @@ LAYERS = (
     (8, "ood_fixtures.tools"),
     (8, "ood_fixtures.training"),
     (8, "ood_fixtures.__main__"),
+    (8, "ood_fixtures.api"),
+    (8, "ood_fixtures.cli"),
 )
 OURS = ("generators", "ood_fixtures")
 

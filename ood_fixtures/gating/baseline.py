@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from ood_fixtures import RESULTS_SCHEMA, __version__
 from ood_fixtures.stats import paired
 
 INCONCLUSIVE_ALPHA = 0.05
@@ -103,8 +104,13 @@ class Baseline:
             raise BaselineError(f"baseline {path} not found; make one with --baseline {path} --update-baseline")
         except (OSError, ValueError) as error:
             raise BaselineError(f"baseline {path} is not a readable results.json: {error}") from None
-        if not isinstance(document, dict) or document.get("schema") != 1 or "cells" not in document:
-            raise BaselineError(f"baseline {path} is not a results.json of schema 1")
+        schema = document.get("schema") if isinstance(document, dict) else None
+        if not isinstance(schema, int) or "cells" not in document:
+            raise BaselineError(f"baseline {path} is not a results.json of ood-fixtures (it has no schema and cells)")
+        if schema > RESULTS_SCHEMA:
+            raise BaselineError(f"baseline {path} was written by ood-fixtures {document.get('suite_version', '?')} "
+                                f"(results schema {schema}); this is ood-fixtures {__version__}, which reads schema "
+                                f"{RESULTS_SCHEMA} and older: pip install -U ood-fixtures")  # fmt: skip
         mismatches = [
             f"{what} {document.get(key)!r} (this run: {value!r})"
             for what, key, value in (("seed", "seed", seed), ("samples per cell", "samples_per_cell", samples),

@@ -12,12 +12,14 @@ catalog from the same options, so all collect the same ids.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import pytest
 
-from ood_fixtures.catalog.scenarios import Catalog
-from ood_fixtures.plugin.hooks import RUN
+from ood_fixtures.plugin.hooks import activate
+
+if TYPE_CHECKING:
+    from ood_fixtures.catalog.scenarios import Catalog
 
 MARKER = "ood_cells"
 
@@ -34,12 +36,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    run = metafunc.config.stash.get(RUN, None)
     for marker in metafunc.definition.iter_markers(MARKER):
         argname, empty = marker.kwargs["argname"], marker.kwargs["empty"]
-        values = list(marker.kwargs["table"](run.catalog)) if run is not None else []
+        values = list(marker.kwargs["table"](activate(metafunc.config).catalog))
         if not values:
-            skip = pytest.mark.skip(reason=empty if run is not None else "not an ood_fixtures run")
+            skip = pytest.mark.skip(reason=empty)
             metafunc.parametrize(argname, [pytest.param(None, marks=skip, id="none")])
             continue
         metafunc.parametrize(argname, values, ids=marker.kwargs["ids"])

@@ -6,32 +6,37 @@ which carries it to the controller's reports."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 
-from ood_fixtures.adapters import Unsupported
-from ood_fixtures.catalog.cells import Cell
-from ood_fixtures.catalog.datasets import RealDatasets
-from ood_fixtures.catalog.scenarios import Catalog
-from ood_fixtures.evaluation import properties
-from ood_fixtures.evaluation.diagnosis import Diagnosis
-from ood_fixtures.evaluation.properties import Finding
-from ood_fixtures.evaluation.score import CellResult
-from ood_fixtures.plugin.hooks import RUN
-from ood_fixtures.plugin.run import Run
-from ood_fixtures.reports.junit import cell_properties, row_properties
-from ood_fixtures.store.model import ModelLoadError, ModelUnderTest
+from ood_fixtures.plugin.hooks import activate
 
-RESULT = pytest.StashKey[CellResult]()
-DIAGNOSIS = pytest.StashKey[Diagnosis]()
-FINDING = pytest.StashKey[Finding]()
-MODEL = pytest.StashKey[ModelUnderTest]()
+if TYPE_CHECKING:  # the fixtures import what they use when first used: the plugin is imported in every session
+    from ood_fixtures.catalog.cells import Cell
+    from ood_fixtures.catalog.datasets import RealDatasets
+    from ood_fixtures.catalog.scenarios import Catalog
+    from ood_fixtures.evaluation.diagnosis import Diagnosis
+    from ood_fixtures.evaluation.properties import Agreement, Finding
+    from ood_fixtures.evaluation.score import CellResult
+    from ood_fixtures.plugin.run import Run
+    from ood_fixtures.store.model import ModelUnderTest
+
+RESULT = pytest.StashKey["CellResult"]()
+DIAGNOSIS = pytest.StashKey["Diagnosis"]()
+FINDING = pytest.StashKey["Finding"]()
+MODEL = pytest.StashKey["ModelUnderTest"]()
+GATE = "ood_gate"  # the marker of a gate declared in the test (`ood_fixtures.api.gate`)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{GATE}(**limits): the gate of the test's cells (ood_fixtures.api.gate)")
 
 
 def real_datasets(config: pytest.Config) -> RealDatasets | None:
     """The (dataset, domain) sources under --data-root and a line per absent dataset; None without --data-root."""
-    return config.stash[RUN].real_datasets
+    return activate(config).real_datasets
 
 
 def assert_gate(result: CellResult | Diagnosis) -> None:
@@ -42,7 +47,8 @@ def assert_gate(result: CellResult | Diagnosis) -> None:
 
 @pytest.fixture(scope="session")
 def ood_run(pytestconfig: pytest.Config) -> Run:
-    return pytestconfig.stash[RUN]
+    """The run: its options, thresholds, baseline and catalog (`ood_fixtures.plugin.run`)."""
+    return activate(pytestconfig)
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +60,8 @@ def catalog(ood_run: Run) -> Catalog:
 @pytest.fixture(scope="session")
 def model(ood_run: Run) -> ModelUnderTest:
     """The model under test; loaded on first need (see `ood_fixtures.store.model`), once per process."""
+    from ood_fixtures.store.model import ModelUnderTest
+
     options = ood_run.options
     cache = None
     if options.cache_dir is not None:
@@ -69,7 +77,37 @@ def agreement_level(ood_run: Run) -> float:
     AGREEMENT_ALPHA over every example the profile lets hypothesis draw in every selected such test."""
     from hypothesis import settings
 
+    from ood_fixtures.evaluation import properties
+
     return properties.check_level(ood_run.agreement_tests, settings.default.max_examples)
+
+
+@pytest.fixture(scope="session")
+def invariance(ood_run: Run, model: ModelUnderTest) -> Callable[..., Agreement]:
+    """`invariance(clean, shift, at_least=0.9, samples=96, alpha=0.05) -> Agreement`: the share of the answers to
+    `clean` (a cell without a shift) that `shift` leaves unchanged. Fails the test when an exact binomial test
+    shows the share below `at_least` at level alpha / hypothesis's max_examples: a property test draws up to that
+    many shifts, so a model that keeps `at_least` of its answers passes the whole test with probability
+    1 - alpha. Session-scoped, so that a hypothesis test can take it."""
+    from hypothesis import settings
+
+    from ood_fixtures.catalog.cells import Cell
+    from ood_fixtures.evaluation.properties import agreement
+
+    def check(clean: Cell, shift: Any, at_least: float = 0.9, samples: int = 96, alpha: float = 0.05) -> Agreement:
+        if clean.transform is not None:
+            raise ValueError(f"invariance: {clean.id} has a shift of its own; give the cell without one")
+        changed = Cell(clean.family, clean.scenario, shift.name, None, clean.source, shift)
+        # the key of the cells' answers: this file's code, and the user's source and shift (their content keys)
+        result = agreement(model, clean, changed, ood_run.options.seed, samples, Path(__file__))
+        level = alpha / settings.default.max_examples
+        p_value = result.p_value(at_least)
+        if p_value < level:
+            pytest.fail(f"{changed.id}: only {result.share:.1%} of {len(result.before)} answers stayed the same, "
+                        f"fewer than {at_least:.0%} at p={p_value:.2g} (level {level:.2g})", pytrace=False)
+        return result
+
+    return check
 
 
 @pytest.fixture
@@ -91,13 +129,24 @@ def record_finding(request: pytest.FixtureRequest) -> Callable[[Finding], None]:
 def diagnose(ood_run: Run, model: ModelUnderTest, request: pytest.FixtureRequest) -> Callable[[Cell], Diagnosis]:
     """Diagnose a target cell (`ood_fixtures.evaluation.diagnosis`), record the row on this test, and return it;
     the test then calls `assert_gate(row)`."""
+    from ood_fixtures.reports.junit import row_properties
+
     return _recording(request, model, ood_run.diagnose, DIAGNOSIS, row_properties)
 
 
 @pytest.fixture
 def evaluate(ood_run: Run, model: ModelUnderTest, request: pytest.FixtureRequest) -> Callable[[Cell], CellResult]:
-    """Evaluate a cell, record it on this test, and return it; the test then calls `assert_gate(result)`."""
-    return _recording(request, model, ood_run.evaluate, RESULT, cell_properties)
+    """Evaluate a cell, record it on this test, and return it; the test then calls `assert_gate(result)`. A gate
+    the test declares (`ood_fixtures.api.gate`) adds its limits to the thresholds file's, and wins over them."""
+    from ood_fixtures.reports.junit import cell_properties
+
+    marker = request.node.get_closest_marker(GATE)
+    declared = dict(marker.kwargs) if marker else None
+
+    def measure(cell: Cell, model: ModelUnderTest, module: Path) -> CellResult:
+        return ood_run.evaluate(cell, model, module, declared)
+
+    return _recording(request, model, measure, RESULT, cell_properties)
 
 
 def _recording(request: pytest.FixtureRequest, model: ModelUnderTest, measure: Callable[..., Any],

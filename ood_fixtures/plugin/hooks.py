@@ -1,25 +1,34 @@
-"""The run's set-up, in every process: markers, options and everything they name checked before any test runs
-(one usage error, exit 4), the counts of tests that share an error budget, and on the controller the report
-plugins and their output paths."""
+"""When the plugin acts, and its set-up hooks.
+
+The package's `pytest11` entry point registers the plugin in every pytest session of an environment that has it
+installed, so it acts only in a session that uses the suite, and imports pytest alone until then (no torch, no
+generators: an unrelated project's `pytest` runs as fast as without it). How a session uses the suite, its mode:
+- "benchmarks": it runs the standard benchmarks (an argument inside `ood_fixtures.benchmarks`, which is the
+  clone's benchmarks/; `ood-fixtures run`). Set up at configure time; JUnit and HTML default into --report-dir,
+  hypothesis runs the suite's `ci` profile, each xdist worker gets its share of the cores.
+- "options": one of the suite's options is given (`--model`, `--baseline`, ...). Set up and checked at configure
+  time, results.json written; JUnit, HTML and hypothesis settings stay the session's own.
+- "lazy": neither, but a selected test uses the suite's fixtures (a user's own test file with the default options).
+  Set up on first need: collecting an `@cells` test, or when collection finds a test that uses `ood_run` (every
+  fixture of the suite does); an xdist controller, which collects nothing, when the first record arrives.
+A session with none of these only has the options in --help.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import pytest
 
-from generators.corruptions import SEVERITY_TABLE_VERSION
-from ood_fixtures import adapters
-from ood_fixtures.adapters import SpecError
-from ood_fixtures.catalog import scenarios
-from ood_fixtures.catalog.datasets import DatasetError, open_root
-from ood_fixtures.catalog.families import MARKERS
-from ood_fixtures.gating import thresholds
-from ood_fixtures.gating.baseline import Baseline, BaselineError
-from ood_fixtures.plugin import environment
-from ood_fixtures.plugin.options import RunOptions, add_options, read_options
-from ood_fixtures.plugin.run import Run
-from ood_fixtures.reports.results import ResultsCollector
+from ood_fixtures.plugin.options import add_options, benchmarks_folder, given
 
-RUN = pytest.StashKey[Run]()
+if TYPE_CHECKING:
+    from ood_fixtures.plugin.run import Run
+
+RUN = pytest.StashKey["Run"]()
+MODE = pytest.StashKey[str]()
+RECORDS = ("ood_cell", "ood_property", "ood_diagnosis")  # what a test report carries (`reporting`)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -28,95 +37,75 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)  # before junitxml and pytest-html read their output paths
 def pytest_configure(config: pytest.Config) -> None:
-    for name, description in MARKERS.items():
-        config.addinivalue_line("markers", f"{name}: {description}")
     if config.getoption("help", False):
         return
-    environment.hypothesis_profiles(config)
-    options = read_options(config)
-    try:
-        limits = thresholds.load(options.thresholds)
-        adapters.check(options.model, options.settings())
-        size, size_from = _image_size(options)
-        baseline = _load_baseline(options, size)
-        # a wrong layout or card is one error here, not one per test
-        real = open_root(options.data_root, options.samples) if options.data_root is not None else None
-        generated = scenarios.at(size)
-        catalog = generated.with_datasets(_datasets(options, size, {c.scenario for c in generated.cells()}))
-    except (thresholds.ThresholdsError, SpecError, BaselineError, DatasetError) as error:
-        raise pytest.UsageError(str(error)) from None
-    run = Run(options, limits, baseline, real, catalog, size_from)
-    config.stash[RUN] = run
-    if not hasattr(config, "workerinput"):  # reports are written by the controller
-        _controller(config, run)
+    worker = getattr(config, "workerinput", None)
+    mode = worker["ood_mode"] if worker is not None and "ood_mode" in worker else _mode(config)
+    config.stash[MODE] = mode
+    if mode != "lazy":
+        activate(config)
+    elif worker is None and config.getoption("dist", "no") != "no":  # an xdist controller (xdist set dist by now)
+        config.pluginmanager.register(LazyController(config), "ood-lazy-controller")
 
 
-def _controller(config: pytest.Config, run: Run) -> None:
-    options = run.options
-    environment.share_cores(config)
-    _default_report_paths(config, options)
-    collector = ResultsCollector(
-        options.report_dir / "results.json", run.summary(),
-        baseline=run.baseline.document if run.baseline else None,
-        copy_to=options.baseline if options.update_baseline else None,
-    )  # fmt: skip
-    config.pluginmanager.register(collector, "ood-results")
-    if run.baseline is not None:
-        from ood_fixtures.reports.release import ReleaseGatePlugin
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: each worker takes the controller's mode (the controller alone saw the arguments as given)."""
+    node.workerinput["ood_mode"] = node.config.stash[MODE]
 
-        config.pluginmanager.register(ReleaseGatePlugin(collector, options.samples), "ood-release-gate")
-    if config.pluginmanager.hasplugin("html"):
-        from ood_fixtures.reports.html import HtmlSummary
 
-        config.pluginmanager.register(HtmlSummary(collector), "ood-html")
+def activate(config: pytest.Config) -> Run:
+    """The run of this process, set up on first call (`ood_fixtures.plugin.build`); on the controller also the
+    report plugins."""
+    run = config.stash.get(RUN, None)
+    if run is None:
+        from ood_fixtures.plugin import build  # only here: it imports the generators, adapters and catalog
+
+        mode = config.stash.get(MODE, "lazy")
+        run = config.stash[RUN] = build.run(config, mode)
+        if not hasattr(config, "workerinput"):
+            build.controller(config, run, mode)
+    return run
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Count the tests that share an error budget: the cell tests (they use `evaluate`; with a baseline each fails
-    only below its share of the run's error rate) and the agreement properties (they use `agreement_level`).
-    Every xdist worker collects and selects the same items, so all agree on the counts."""
-    run = session.config.stash.get(RUN, None)
-    if run is not None:
-        uses = [getattr(item, "fixturenames", ()) for item in session.items]
-        run.cell_tests = max(1, sum("evaluate" in names for names in uses))
-        run.agreement_tests = max(1, sum("agreement_level" in names for names in uses))
+    """Start a lazy run whose tests use the suite's fixtures, and count the tests that share an error budget: the
+    cell tests (they use `evaluate`; with a baseline each fails only below its share of the run's error rate) and
+    the agreement properties (they use `agreement_level`). Every xdist worker collects and selects the same
+    items, so all agree on the counts."""
+    uses = [getattr(item, "fixturenames", ()) for item in session.items]
+    if RUN not in session.config.stash and not any("ood_run" in names for names in uses):
+        return
+    run = activate(session.config)
+    run.cell_tests = max(1, sum("evaluate" in names for names in uses))
+    run.agreement_tests = max(1, sum("agreement_level" in names for names in uses))
 
 
-def _image_size(options: RunOptions) -> tuple[int, str]:
-    """The run's image side and where it came from: --image-size N, else the model's own (`native_size`)."""
-    if options.image_size is not None:
-        return options.image_size, "option"
-    return adapters.native_size(options.model, options.settings())
+class LazyController:
+    """On the controller of a lazy session: starts the run at the first test report that carries a record, and
+    hands that report on to the report plugins, which were not registered when pytest called them for it."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if RUN in self.config.stash or not any(hasattr(report, name) for name in RECORDS):
+            return
+        activate(self.config)
+        for plugin in (self.config.pluginmanager.get_plugin(n) for n in ("ood-results", "ood-html")):
+            if plugin is not None:
+                plugin.pytest_runtest_logreport(report=report)
 
 
-def _datasets(options: RunOptions, size: int, taken: set[str]) -> tuple[scenarios.DatasetCells, ...]:
-    """Each --dataset's cells, its card and images checked now (`ood_fixtures.catalog.dataset_cards`). A dataset's name
-    is its cells' scenario, so it must differ from the generated scenarios' (`taken`) and the other datasets'."""
-    if not options.datasets:
-        return ()
-    from ood_fixtures.catalog import dataset_cards as cards  # only here: a run without --dataset reads no card
-
-    built = {}
-    for text in options.datasets:
-        card = cards.resolve(text, options.data_root)
-        if card.name in built or card.name in taken:
-            other = "is given twice" if card.name in built else "is also a generated scenario's name"
-            raise DatasetError(f"--dataset {text}: the name {card.name!r} {other}; give the card a name of its own "
-                               f"(its cells' ids start with it)")  # fmt: skip
-        sources = cards.open_card(card, options.samples, size)
-        built[card.name] = scenarios.dataset_cells(card.name, sources, card.source, size)
-    return tuple(built.values())
+def _mode(config: pytest.Config) -> str:
+    folder = benchmarks_folder()
+    if any(_inside(arg, config.invocation_params.dir, folder) for arg in config.args):
+        return "benchmarks"
+    if config.getoption("pyargs", False) and any(a.startswith("ood_fixtures.benchmarks") for a in config.args):
+        return "benchmarks"
+    return "options" if given(config) else "lazy"
 
 
-def _load_baseline(options: RunOptions, size: int) -> Baseline | None:
-    if options.baseline is None or (options.update_baseline and not options.baseline.exists()):
-        return None
-    return Baseline.load(options.baseline, options.seed, options.samples, SEVERITY_TABLE_VERSION, size)
-
-
-def _default_report_paths(config: pytest.Config, options: RunOptions) -> None:
-    if not config.option.xmlpath:
-        config.option.xmlpath = str(options.report_dir / "junit.xml")
-    if config.pluginmanager.hasplugin("html") and not config.option.htmlpath:
-        config.option.htmlpath = str(options.report_dir / "report.html")
-        config.option.self_contained_html = True
+def _inside(arg: str, start: Path, folder: Path) -> bool:
+    path = (start / arg.split("::")[0]).resolve()
+    return path == folder or folder in path.parents

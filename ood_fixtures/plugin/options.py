@@ -1,19 +1,23 @@
-"""The command-line options of the suite, and their validation into one `RunOptions` value."""
+"""The command-line options of the suite, and their validation into one `RunOptions` value. Imported in every
+pytest session of an environment with the package (the plugin's options are added there), so it imports pytest
+alone at module level."""
 
 from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import importlib.util
 import os
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import pytest
 
-from ood_fixtures.adapters.base import Settings
+if TYPE_CHECKING:
+    from ood_fixtures.adapters.base import Settings
 
 DEFAULT_SAMPLES = 100
 SMALLEST_IMAGE = 16  # the generators' smallest size (a 16 px star still has five tips)
@@ -60,59 +64,68 @@ def _rate(text: str) -> float:
     return _number(text, "a probability between 0 and 1 (exclusive)", lambda value: 0 < value < 1)
 
 
+# each option's default by its dest, filled by add_options: `given` tells a session that sets one
+DEFAULTS: dict[str, object] = {}
+
+
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("ood", "OOD robustness benchmark (ood_fixtures)")
-    group.addoption("--model", default="reference", metavar="SPEC",
+
+    def option(name: str, **kwargs: object) -> None:
+        group.addoption(name, **kwargs)  # type: ignore[arg-type]
+        DEFAULTS[name.lstrip("-").replace("-", "_")] = kwargs.get("default", False)  # no default: a store_true
+
+    option("--model", default="reference", metavar="SPEC",
                     help="model under test: 'reference' or 'reference-vlm' (shipped), 'clip:PATH_OR_HUB_ID', "
                          "'vlm:PATH_OR_HUB_ID', 'openai:MODEL@BASE_URL', 'python:module:attribute' "
                          "(default: reference)")
-    group.addoption("--model-arg", action="append", default=[], metavar="KEY=VALUE",
+    option("--model-arg", action="append", default=[], metavar="KEY=VALUE",
                     help="passed to the model's adapter (dtype, revision, attn_implementation, lettered, "
                          "max_new_tokens, concurrency, timeout, ...); repeatable")
-    group.addoption("--trust-remote-code", action="store_true",
+    option("--trust-remote-code", action="store_true",
                     help="allow models whose checkpoints ship their own Python code (off: such models are refused)")
-    group.addoption("--answer-mode", default="generate", choices=("generate", "score"),
+    option("--answer-mode", default="generate", choices=("generate", "score"),
                     help="generative models: 'generate' parses the answer, 'score' ranks the options by "
                          "log-likelihood (default: generate)")
-    group.addoption("--cache-dir", default=None, metavar="DIR",
+    option("--cache-dir", default=None, metavar="DIR",
                     help="where the prediction cache lives (default: REPORT_DIR/cache)")
-    group.addoption("--no-cache", action="store_true", help="ask the model every time; read and write no cache")
-    group.addoption("--samples", type=_positive_int, default=DEFAULT_SAMPLES, metavar="N",
+    option("--no-cache", action="store_true", help="ask the model every time; read and write no cache")
+    option("--samples", type=_positive_int, default=DEFAULT_SAMPLES, metavar="N",
                     help=f"images per benchmark cell (default: {DEFAULT_SAMPLES})")
-    group.addoption("--seed", type=int, default=0, metavar="INT",
+    option("--seed", type=int, default=0, metavar="INT",
                     help="global seed; every image derives from (seed, scenario, index) (default: 0)")
-    group.addoption("--device", default="auto", metavar="auto|cpu|cuda[:i]",
+    option("--device", default="auto", metavar="auto|cpu|cuda[:i]",
                     help="where the model runs; auto takes CUDA when present (default: auto)")
-    group.addoption("--batch-size", type=_batch_size, default=None, metavar="auto|N",
+    option("--batch-size", type=_batch_size, default=None, metavar="auto|N",
                     help="images per model call; auto halves from 256 on CUDA until it fits, 64 on CPU "
                          "(default: auto)")
-    group.addoption("--image-size", type=_image_size, default=None, metavar="native|N",
+    option("--image-size", type=_image_size, default=None, metavar="native|N",
                     help="the side, in pixels, that images are generated and real images resized at; native: "
                          "the model's own input size, read from its processor config (the reference models: "
                          "64; a model that states none: 224) (default: native)")
-    group.addoption("--dataset", action="append", default=[], metavar="CARD",
+    option("--dataset", action="append", default=[], metavar="CARD",
                     help="your own dataset: a card (TOML) or a built-in name of the study's datasets (with "
                          "--data-root); adds its domain, corruption, in-context and diagnosis cells and property "
                          "checks; repeatable")
-    group.addoption("--data-root", default=None, metavar="DIR",
+    option("--data-root", default=None, metavar="DIR",
                     help="real datasets in the DomainBed layout DIR/<dataset>/<domain>/<class>/<image>; enables "
                          "the real-dataset cells (default: none, those cells are skipped)")
-    group.addoption("--report-dir", default="reports", metavar="DIR",
+    option("--report-dir", default="reports", metavar="DIR",
                     help="where junit.xml, report.html and results.json go (default: reports/)")
-    group.addoption("--thresholds", default=None, metavar="FILE",
+    option("--thresholds", default=None, metavar="FILE",
                     help="gate thresholds, TOML (default: benchmarks/thresholds.toml)")
-    group.addoption("--baseline", default=None, metavar="FILE",
+    option("--baseline", default=None, metavar="FILE",
                     help="an earlier results.json (same seed and samples): every cell, and aggregates over "
                          "families, scenarios, corruption groups and domains, are also gated against it")
-    group.addoption("--regression-tolerance", type=_points, default=2.0, metavar="POINTS",
+    option("--regression-tolerance", type=_points, default=2.0, metavar="POINTS",
                     help="accuracy drop vs the baseline, in points, that is never a regression (default: 2)")
-    group.addoption("--gate-alpha", type=_rate, default=0.05, metavar="P",
+    option("--gate-alpha", type=_rate, default=0.05, metavar="P",
                     help="the chance that a candidate no worse than the baseline fails any baseline gate of the "
                          "run, shared by all cells and aggregates (default: 0.05)")
-    group.addoption("--strict-gate", action="store_true",
+    option("--strict-gate", action="store_true",
                     help="also fail cells whose baseline comparison is inconclusive (significant for the cell "
                          "alone, not at the run's error rate); gives up the run-wide error control for them")
-    group.addoption("--update-baseline", action="store_true",
+    option("--update-baseline", action="store_true",
                     help="after the run, write its results.json to the --baseline file")  # fmt: skip
 
 
@@ -140,8 +153,24 @@ class RunOptions:
 
     def settings(self) -> Settings:
         """What the model's adapter is told about running it."""
+        from ood_fixtures.adapters.base import Settings
+
         return Settings(device=self.device, batch_size=self.batch_size, model_args=self.model_args,
                         trust_remote_code=self.trust_remote_code, answer_mode=self.answer_mode)  # fmt: skip
+
+
+def benchmarks_folder() -> Path:
+    """The standard benchmark modules: the clone's benchmarks/, installed as the package `ood_fixtures.benchmarks`.
+    Found without importing it (find_spec imports the parent package alone, which is light)."""
+    spec = importlib.util.find_spec("ood_fixtures.benchmarks")
+    if spec is None or not spec.submodule_search_locations:
+        raise pytest.UsageError("the package ood_fixtures.benchmarks is missing: reinstall ood-fixtures")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
+def given(config: pytest.Config) -> list[str]:
+    """The suite's options that differ from their defaults, as `--name`s: a session that sets one uses the suite."""
+    return [f"--{dest.replace('_', '-')}" for dest, default in DEFAULTS.items() if config.getoption(dest) != default]
 
 
 def read_options(config: pytest.Config) -> RunOptions:
@@ -154,7 +183,7 @@ def read_options(config: pytest.Config) -> RunOptions:
         device=_device(config.getoption("device")),
         batch_size=config.getoption("batch_size"),
         report_dir=Path(config.getoption("report_dir")),
-        thresholds=Path(thresholds) if thresholds else config.rootpath / "benchmarks" / "thresholds.toml",
+        thresholds=Path(thresholds) if thresholds else benchmarks_folder() / "thresholds.toml",
         baseline=_baseline_path(config),
         tolerance=config.getoption("regression_tolerance") / 100,
         alpha=config.getoption("gate_alpha"),

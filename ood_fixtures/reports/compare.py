@@ -1,4 +1,4 @@
-"""`python -m ood_fixtures compare OLD.json NEW.json`: the release gate of NEW against OLD as a markdown comment
+"""`ood-fixtures compare OLD.json NEW.json` (or `python -m ood_fixtures compare`): the release gate of NEW against OLD as a markdown comment
 for a pull request: the aggregate gates first, then the cells that changed. The statistics are the run's own
 (ood_fixtures/release.py); exit status 1 when the gate fails, 2 when the files cannot be compared."""
 
@@ -80,7 +80,7 @@ def _aggregate_row(a: release.AggregateGate) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ood_fixtures compare", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="ood-fixtures compare", description=__doc__.splitlines()[0])
     parser.add_argument("old", type=Path, help="the baseline results.json (previous release)")
     parser.add_argument("new", type=Path, help="the candidate's results.json")
     parser.add_argument("--regression-tolerance", type=float, default=2.0, metavar="POINTS")

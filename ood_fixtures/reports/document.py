@@ -10,11 +10,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ood_fixtures import RESULTS_SCHEMA, __version__
 from ood_fixtures.evaluation.incontext import method
 from ood_fixtures.gating import release
 from ood_fixtures.reports.summary import summarize
 
-SCHEMA = 1
 MODE = 0o666  # less the umask, as for any file the user's programs write: CI artefacts are read by other users
 
 
@@ -36,7 +36,7 @@ def build(run: dict[str, Any], model: dict[str, Any] | None, cells: dict[str, di
         summary["icl"] = {"method": method((model or {}).get("capabilities", [])), "curves": curves,
                           "effects": icl_effects(curves)}  # fmt: skip
     rows = sorted(diagnosis.values(), key=cell_order)
-    return {"schema": SCHEMA, "model": model or {}, **run, "summary": summary, "cells": ordered,
+    return {"schema": RESULTS_SCHEMA, "suite_version": __version__, "model": model or {}, **run, "summary": summary, "cells": ordered,
             "properties": findings, "diagnosis": rows}  # fmt: skip
 
 

@@ -75,7 +75,9 @@ class ModelUnderTest:
     def _stored(self, name: str, cell: Cell, seed: int, count: int, module: Path, fresh: Callable[[], str]) -> str:
         if self.cache is None or self.identity is None:
             return fresh()
-        render = records.render_digest(module) + records.content_key(cell.source)
+        # a source or shift of a user's (ood_fixtures.api) keys its own code; the suite's have no content key
+        render = (records.render_digest(module) + records.content_key(cell.source)
+                  + records.content_key(cell.transform))  # fmt: skip
         key = records.cell_key(self.identity, render, name, cell.labels, seed, count, self.image_size)
         stored = self.cache.get_record(key)
         if stored is None:

@@ -41,9 +41,10 @@ def render_digest(module: Path) -> str:
     return json.dumps({"code": code, "libraries": library_versions(*IMAGING_LIBRARIES)}, sort_keys=True)
 
 
-def content_key(source: object) -> str:
-    """What a source reads from outside the code (a real dataset's files), if anything."""
-    key = getattr(source, "content_key", None)
+def content_key(part: object) -> str:
+    """What a source or shift depends on beyond the suite's code, if anything: a real dataset's files, the code
+    of a user's own source or shift (`ood_fixtures.api`)."""
+    key = getattr(part, "content_key", None)
     return key() if key else ""
 
 
