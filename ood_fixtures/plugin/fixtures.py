@@ -167,6 +167,9 @@ def _measured(request: pytest.FixtureRequest, run: Callable[[], Any]) -> Any:
     """Run a measurement for a test. A model that fails to load stops the run: one failure per process, not one
     per test (pytest.exit would crash xdist workers; shouldstop is how a worker asks the controller to stop). A
     model that lacks what the test needs skips it, saying what is missing."""
+    from ood_fixtures.adapters import Unsupported
+    from ood_fixtures.store.model import ModelLoadError
+
     try:
         return run()
     except ModelLoadError as error:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import importlib.util
 import os
 import re
 import sys
@@ -160,12 +159,14 @@ class RunOptions:
 
 
 def benchmarks_folder() -> Path:
-    """The standard benchmark modules: the clone's benchmarks/, installed as the package `ood_fixtures.benchmarks`.
-    Found without importing it (find_spec imports the parent package alone, which is light)."""
-    spec = importlib.util.find_spec("ood_fixtures.benchmarks")
-    if spec is None or not spec.submodule_search_locations:
-        raise pytest.UsageError("the package ood_fixtures.benchmarks is missing: reinstall ood-fixtures")
-    return Path(next(iter(spec.submodule_search_locations))).resolve()
+    """The standard benchmark modules: inside the installed package (`ood_fixtures.benchmarks`), or beside the
+    package in a clone (its benchmarks/, which an editable install maps to that name). Found from this file, so
+    a clone used without installing (PYTHONPATH=.) and a second worktree each find their own."""
+    package = Path(__file__).resolve().parents[1]
+    for folder in (package / "benchmarks", package.parent / "benchmarks"):
+        if (folder / "ood-fixtures.ini").is_file():
+            return folder
+    raise pytest.UsageError(f"no benchmarks beside {package}: reinstall ood-fixtures")
 
 
 def given(config: pytest.Config) -> list[str]:

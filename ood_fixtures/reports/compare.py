@@ -1,6 +1,7 @@
-"""`ood-fixtures compare OLD.json NEW.json` (or `python -m ood_fixtures compare`): the release gate of NEW against OLD as a markdown comment
-for a pull request: the aggregate gates first, then the cells that changed. The statistics are the run's own
-(ood_fixtures/release.py); exit status 1 when the gate fails, 2 when the files cannot be compared."""
+"""`ood-fixtures compare OLD.json NEW.json` (or `python -m ood_fixtures compare`): the release gate of NEW against
+OLD as a markdown comment for a pull request: the aggregate gates first, then the cells that changed. The statistics
+are the run's own (ood_fixtures/release.py); exit status 1 when the gate fails, 2 when the files cannot be
+compared."""
 
 from __future__ import annotations
 

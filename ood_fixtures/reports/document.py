@@ -36,8 +36,8 @@ def build(run: dict[str, Any], model: dict[str, Any] | None, cells: dict[str, di
         summary["icl"] = {"method": method((model or {}).get("capabilities", [])), "curves": curves,
                           "effects": icl_effects(curves)}  # fmt: skip
     rows = sorted(diagnosis.values(), key=cell_order)
-    return {"schema": RESULTS_SCHEMA, "suite_version": __version__, "model": model or {}, **run, "summary": summary, "cells": ordered,
-            "properties": findings, "diagnosis": rows}  # fmt: skip
+    return {"schema": RESULTS_SCHEMA, "suite_version": __version__, "model": model or {}, **run, "summary": summary,
+            "cells": ordered, "properties": findings, "diagnosis": rows}  # fmt: skip
 
 
 def cell_order(record: dict[str, Any]) -> tuple:
