@@ -2,6 +2,7 @@
 
     ood-fixtures run [PYTEST OPTIONS]       the standard benchmarks, from any folder, reports into ./reports
     ood-fixtures compare OLD.json NEW.json  the release gate of NEW against OLD, as a markdown table
+    ood-fixtures merge SHARD.json... [--report-dir DIR]   the --shard parts of a run as one run's reports
 
 `run` is pytest on the installed benchmark modules with the suite's own pytest settings (not those of the project
 it runs in); every pytest and suite option passes through: `ood-fixtures run -n 4 --model clip:./ckpt`.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-USAGE = "usage: ood-fixtures {run,compare} ... (ood-fixtures run --help lists the options)"
+USAGE = "usage: ood-fixtures {run,compare,merge} ... (ood-fixtures run --help lists the options)"
 
 
 def run(argv: list[str]) -> int:
@@ -36,7 +37,13 @@ def compare(argv: list[str]) -> int:
     return compare.main(argv)
 
 
-COMMANDS = {"run": run, "compare": compare}
+def merge(argv: list[str]) -> int:
+    from ood_fixtures.reports import merge
+
+    return merge.main(argv)
+
+
+COMMANDS = {"run": run, "compare": compare, "merge": merge}
 
 
 def main(argv: list[str] | None = None) -> int:

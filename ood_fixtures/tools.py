@@ -17,11 +17,12 @@ PEER_VENV = ROOT / ".bench-venv"
 PEER_PACKAGES = ["corrupt-tta==0.1.7", "opencv-python-headless", "scikit-image", "scipy", "pillow", "numpy"]
 
 
-def pytest_run(*args: str) -> float:
-    """Wall time of `pytest benchmarks ARGS`; gate failures (exit 1) count as a run, anything else stops."""
+def pytest_run(*args: str, root: Path = ROOT) -> float:
+    """Wall time of `pytest benchmarks ARGS` in the checkout `root` (another commit's: `checkout`); gate
+    failures (exit 1) count as a run, anything else stops."""
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "pytest", "benchmarks", "-q", "-p", "no:cacheprovider", *args],
-                          cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+                          cwd=root, capture_output=True, text=True)  # fmt: skip
     if done.returncode not in (0, 1):
         sys.exit(f"pytest {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     return time.perf_counter() - started
@@ -52,11 +53,21 @@ def corruption_cells(*corrupted: tuple[str, int]) -> list:
     return [catalog.clean] + [catalog.corrupted[key] for key in corrupted]
 
 
-def suite_s(spec: str, corrupted: list[tuple[str, int]], count: int, batch: int, device: str, reports: str) -> float:
+def suite_s(spec: str, corrupted: list[tuple[str, int]], count: int, batch: int, device: str, reports: str,
+            root: Path = ROOT) -> float:  # fmt: skip
     """Wall time of the suite on those cells (`corruption_cells`) at `count` images each, in one process."""
     selection = " or ".join(["clean"] + [f"({name} and {severity})" for name, severity in corrupted])
     return pytest_run("-m", "corruption", "-k", selection, "-n", "0", "--model", spec, "--device", device,
-                      "--no-cache", "--samples", str(count), "--batch-size", str(batch), "--report-dir", reports)
+                      "--no-cache", "--samples", str(count), "--batch-size", str(batch), "--report-dir", reports,
+                      root=root)  # fmt: skip
+
+
+def checkout(commit: str, folder: Path) -> Path:
+    """The repository at `commit` in `folder` (a detached git worktree; the caller removes the folder), to time an
+    earlier version side by side with this one in the same environment."""
+    subprocess.run(["git", "worktree", "add", "--detach", "-f", str(folder), commit], cwd=ROOT, check=True,
+                   capture_output=True)  # fmt: skip
+    return folder
 
 
 def vit_b32(folder: Path) -> Path:

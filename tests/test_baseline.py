@@ -104,7 +104,7 @@ def test_the_command_line_compares_as_the_module_does(tmp_path):
         done = subprocess.run([*command, "compare", str(old), str(old)], capture_output=True, text=True)
         assert done.returncode == 0 and ": PASS**" in done.stdout, done.stderr
         usage = subprocess.run(command, capture_output=True, text=True)
-        assert usage.returncode == 2 and "usage: ood-fixtures {run,compare}" in usage.stderr
+        assert usage.returncode == 2 and "usage: ood-fixtures {run,compare,merge}" in usage.stderr
 
 
 def test_compare_prints_the_gate_and_exits_1_on_regression(tmp_path, capsys):

@@ -10,7 +10,7 @@ cell is asked at once (`render`, then `answer`).
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, TypeVar
 
@@ -58,22 +58,41 @@ class SampleResult:
 
 
 def predict(
-    cell: Cell, adapter: Adapter, seed: int, count: int, batch: int = BATCH
+    cell: Cell, adapter: Adapter | Callable[[], Adapter], seed: int, count: int, batch: int = BATCH,
+    first: Future | None = None,
 ) -> tuple[list[SampleResult], list[tuple[SampleResult, np.ndarray]]]:
-    """Every sample's answer, in index order, and a few samples with their images for the report.
+    """Every sample's answer, in index order, and a few samples with their images for the report. `adapter` may
+    be a function that loads the model: it is called in a background thread while the first images render, so
+    that a process's model loading (imports, weights, label texts: 5 s of the bench's ViT-B/32) overlaps them.
 
     A source with fewer images than `count` (a real dataset's folder) gives all it has. An image that cannot be
     read is not sent to the model: it counts as a wrong answer whose text names the problem. The queries of an
     in-context cell are asked after their examples (`ood_fixtures.catalog.icl`). The model is asked `batch`
-    images at a time (see BATCH); `batch_for` gives one for a model asked in batches of another size.
+    images at a time (see BATCH); `batch_for` gives one for a model asked in batches of another size. `first`:
+    the first batch's queries, drawn earlier (`first_batch`).
     """
     results: list[SampleResult] = []
     examples = Examples()
     if cell.context is not None:  # its example pool, drawn before the render thread starts: one thread per source
         icl.pool(cell.context.pool, seed, cell.context.spurious)
-    for queries in stream(lambda index: _query(cell, seed, index), available(cell, count), batch):
-        results += _answer(cell, adapter, seed, queries, examples)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="load") as loader:
+        model = loader.submit(lambda: adapter if hasattr(adapter, "classify") else adapter())
+        for queries in stream(lambda index: _query(cell, seed, index), available(cell, count), batch, first):
+            results += _answer(cell, model.result(), seed, queries, examples)
     return results, examples.chosen()
+
+
+def first_batch(cell: Cell, seed: int, count: int, batch: int = BATCH) -> Future | None:
+    """The first `batch` queries of the cell, drawn from now on in a thread of their own; `predict(first=...)` takes
+    them up. For the cell a process asks next, drawn while the model answers the one before (the bench's 200-image
+    cells are one batch each, so the render thread of `stream` alone overlaps nothing: the model waited 6.8 of
+    its 33 s for images). None for an in-context cell, whose example pool must be drawn before its queries."""
+    if cell.context is not None:
+        return None
+    drawer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
+    first = drawer.submit(lambda: [_query(cell, seed, index) for index in range(min(batch, available(cell, count)))])
+    drawer.shutdown(wait=False)  # the thread ends with its batch
+    return first
 
 
 def batch_for(model_batch: int | None) -> int:
@@ -82,11 +101,13 @@ def batch_for(model_batch: int | None) -> int:
     return BATCH if model_batch is None else -(-BATCH // model_batch) * model_batch
 
 
-def stream(draw: Callable[[int], Drawn], count: int, batch: int = BATCH) -> Iterator[list[Drawn]]:
+def stream(draw: Callable[[int], Drawn], count: int, batch: int = BATCH,
+           first: Future | None = None) -> Iterator[list[Drawn]]:  # fmt: skip
     """`draw(index)` for every index below `count`, in lists of `batch`. The next list is drawn in a background
     thread while the caller works on this one (rendering is numpy, OpenCV and PIL, which release the GIL for much
     of their work), so at most two lists are alive. An error in drawing is raised here; when the caller stops
-    early (an error of its own), the list in progress stops at its next image."""
+    early (an error of its own), the list in progress stops at its next image. `first`, the first list drawn
+    already (or being drawn)."""
     if batch < 1:
         raise ValueError(f"batch must be at least 1, not {batch}")
     stop = threading.Event()
@@ -99,7 +120,7 @@ def stream(draw: Callable[[int], Drawn], count: int, batch: int = BATCH) -> Iter
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="render") as renderer:
         try:
-            upcoming = renderer.submit(drawn, indices(0))
+            upcoming = first if first is not None else renderer.submit(drawn, indices(0))
             for start in range(0, count, batch):
                 current = upcoming.result()  # the list before is no longer held here
                 upcoming = renderer.submit(drawn, indices(start + batch))  # empty after the last list

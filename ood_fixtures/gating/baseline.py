@@ -34,6 +34,24 @@ class BaselineError(ValueError):
     """A baseline that cannot be compared with this run; the message says why and what to do."""
 
 
+def read_results(path: Path, role: str = "results file", if_missing: str = "") -> dict[str, Any]:
+    """A results.json, its schema checked; a BaselineError that names `role`, the file and what to do."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BaselineError(f"{role} {path} not found{if_missing}") from None
+    except (OSError, ValueError) as error:
+        raise BaselineError(f"{role} {path} is not a readable results.json: {error}") from None
+    schema = document.get("schema") if isinstance(document, dict) else None
+    if not isinstance(schema, int) or "cells" not in document:
+        raise BaselineError(f"{role} {path} is not a results.json of ood-fixtures (it has no schema and cells)")
+    if schema > RESULTS_SCHEMA:
+        raise BaselineError(f"{role} {path} was written by ood-fixtures {document.get('suite_version', '?')} "
+                            f"(results schema {schema}); this is ood-fixtures {__version__}, which reads schema "
+                            f"{RESULTS_SCHEMA} and older: pip install -U ood-fixtures")  # fmt: skip
+    return document
+
+
 @dataclass(frozen=True)
 class Comparison:
     outcome: str
@@ -98,19 +116,7 @@ class Baseline:
              image_size: int | None = None) -> Baseline:  # fmt: skip
         """Read a results.json; a None expectation is not checked. A document from before --image-size was
         drawn at DEFAULT_IMAGE_SIZE."""
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise BaselineError(f"baseline {path} not found; make one with --baseline {path} --update-baseline")
-        except (OSError, ValueError) as error:
-            raise BaselineError(f"baseline {path} is not a readable results.json: {error}") from None
-        schema = document.get("schema") if isinstance(document, dict) else None
-        if not isinstance(schema, int) or "cells" not in document:
-            raise BaselineError(f"baseline {path} is not a results.json of ood-fixtures (it has no schema and cells)")
-        if schema > RESULTS_SCHEMA:
-            raise BaselineError(f"baseline {path} was written by ood-fixtures {document.get('suite_version', '?')} "
-                                f"(results schema {schema}); this is ood-fixtures {__version__}, which reads schema "
-                                f"{RESULTS_SCHEMA} and older: pip install -U ood-fixtures")  # fmt: skip
+        document = read_results(path, "baseline", f"; make one with --baseline {path} --update-baseline")
         mismatches = [
             f"{what} {document.get(key)!r} (this run: {value!r})"
             for what, key, value in (("seed", "seed", seed), ("samples per cell", "samples_per_cell", samples),

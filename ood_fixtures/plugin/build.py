@@ -53,10 +53,14 @@ def controller(config: pytest.Config, run: Run, mode: str) -> None:
     collector = ResultsCollector(
         options.report_dir / "results.json", run.summary(),
         baseline=run.baseline.document if run.baseline else None,
-        copy_to=options.baseline if options.update_baseline else None,
+        copy_to=options.baseline if options.update_baseline else None, run_gate=options.shard is None,
     )  # fmt: skip
     config.pluginmanager.register(collector, "ood-results")
-    if run.baseline is not None:
+    if mode != "lazy":  # a user's own few tests need no progress lines
+        from ood_fixtures.reports.progress import Progress
+
+        config.pluginmanager.register(Progress(config), "ood-progress")
+    if run.baseline is not None and options.shard is None:  # a shard's gate is the merged whole's (merge)
         from ood_fixtures.reports.release import ReleaseGatePlugin
 
         config.pluginmanager.register(ReleaseGatePlugin(collector, options.samples), "ood-release-gate")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 
-from ood_fixtures.plugin.hooks import activate
+from ood_fixtures.plugin.hooks import RUN, activate
 
 if TYPE_CHECKING:  # the fixtures import what they use when first used: the plugin is imported in every session
     from ood_fixtures.catalog.cells import Cell
@@ -28,10 +28,28 @@ DIAGNOSIS = pytest.StashKey["Diagnosis"]()
 FINDING = pytest.StashKey["Finding"]()
 MODEL = pytest.StashKey["ModelUnderTest"]()
 GATE = "ood_gate"  # the marker of a gate declared in the test (`ood_fixtures.api.gate`)
+NEXT = pytest.StashKey[Any]()  # on a test: the test pytest runs after it in this process
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{GATE}(**limits): the gate of the test's cells (ood_fixtures.api.gate)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    item.stash[NEXT] = nextitem
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """While this test runs, draw the first images of the next test's cell (`ModelUnderTest.prefetch`): rendering
+    then overlaps this test's model calls instead of following them."""
+    run, nextitem = item.config.stash.get(RUN, None), item.stash.get(NEXT, None)
+    cell = getattr(getattr(nextitem, "callspec", None), "params", {}).get("cell")
+    if run is None or run.model is None or not hasattr(cell, "render"):
+        return
+    if "evaluate" in nextitem.fixturenames:
+        run.model.prefetch(cell, run.options.seed, run.options.samples, nextitem.path)
 
 
 def real_datasets(config: pytest.Config) -> RealDatasets | None:
@@ -60,15 +78,7 @@ def catalog(ood_run: Run) -> Catalog:
 @pytest.fixture(scope="session")
 def model(ood_run: Run) -> ModelUnderTest:
     """The model under test; loaded on first need (see `ood_fixtures.store.model`), once per process."""
-    from ood_fixtures.store.model import ModelUnderTest
-
-    options = ood_run.options
-    cache = None
-    if options.cache_dir is not None:
-        from ood_fixtures.store.cache import PredictionCache
-
-        cache = PredictionCache(options.cache_dir / "predictions.sqlite")
-    return ModelUnderTest(options.model, options.settings(), cache, ood_run.image_size)
+    return ood_run.model_under_test()
 
 
 @pytest.fixture(scope="session")
@@ -157,7 +167,7 @@ def _recording(request: pytest.FixtureRequest, model: ModelUnderTest, measure: C
         record = _measured(request, lambda: measure(cell, model, request.node.path))
         request.node.stash[MODEL] = model
         request.node.stash[key] = record
-        request.node.user_properties.extend(properties(record))
+        request.node.user_properties.extend(properties(record.to_dict()))
         return record
 
     return run

@@ -9,8 +9,8 @@ generators: an unrelated project's `pytest` runs as fast as without it). How a s
 - "options": one of the suite's options is given (`--model`, `--baseline`, ...). Set up and checked at configure
   time, results.json written; JUnit, HTML and hypothesis settings stay the session's own.
 - "lazy": neither, but a selected test uses the suite's fixtures (a user's own test file with the default options).
-  Set up on first need: collecting an `@cells` test, or when collection finds a test that uses `ood_run` (every
-  fixture of the suite does); an xdist controller, which collects nothing, when the first record arrives.
+  Set up on first need: collecting an `@cells` test, or when the collected tests include one that uses `ood_run`
+  (every fixture of the suite does); an xdist controller, which collects nothing, when the first record arrives.
 A session with none of these only has the options in --help.
 """
 
@@ -68,17 +68,33 @@ def activate(config: pytest.Config) -> Run:
     return run
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start a lazy run whose tests use the suite's fixtures, and count the tests that share an error budget: the
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start a lazy run whose tests use the suite's fixtures; count the tests that share an error budget: the
     cell tests (they use `evaluate`; with a baseline each fails only below its share of the run's error rate) and
-    the agreement properties (they use `agreement_level`). Every xdist worker collects and selects the same
-    items, so all agree on the counts."""
-    uses = [getattr(item, "fixturenames", ()) for item in session.items]
-    if RUN not in session.config.stash and not any("ood_run" in names for names in uses):
+    the agreement properties (they use `agreement_level`); then keep this --shard's part. The counts are of the
+    whole selection, so that a shard's gates are those of the unsharded run. Every xdist worker collects and
+    selects the same items, so all agree on the counts and the parts."""
+    uses = [getattr(item, "fixturenames", ()) for item in items]
+    if RUN not in config.stash and not any("ood_run" in names for names in uses):
         return
-    run = activate(session.config)
+    run = activate(config)
     run.cell_tests = max(1, sum("evaluate" in names for names in uses))
     run.agreement_tests = max(1, sum("agreement_level" in names for names in uses))
+    if run.options.shard is not None:
+        k, n = run.options.shard
+        kept = set(range(k - 1, len(items), n))  # every n-th test from the k-th: parts alike in mix and size
+        config.hook.pytest_deselected(items=[item for i, item in enumerate(items) if i not in kept])
+        items[:] = [item for i, item in enumerate(items) if i in kept]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A --shard part whose share of the selection is empty passed (a CI matrix wider than the selection); the
+    merge says so if no part ran anything."""
+    run = session.config.stash.get(RUN, None)
+    if run is not None and run.options.shard is not None and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.exitstatus = pytest.ExitCode.OK
 
 
 class LazyController:

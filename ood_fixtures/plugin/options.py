@@ -55,6 +55,13 @@ def _number(text: str, what: str, accepts: Callable[[float], bool]) -> float:
     return value
 
 
+def _shard(text: str) -> tuple[int, int]:
+    k, sep, n = text.partition("/")
+    if not (sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise argparse.ArgumentTypeError(f"write K/N with 1 <= K <= N, e.g. 2/3; got {text!r}")
+    return int(k), int(n)
+
+
 def _points(text: str) -> float:
     return _number(text, "accuracy points from 0 to 100", lambda value: 0 <= value <= 100)
 
@@ -75,57 +82,61 @@ def add_options(parser: pytest.Parser) -> None:
         DEFAULTS[name.lstrip("-").replace("-", "_")] = kwargs.get("default", False)  # no default: a store_true
 
     option("--model", default="reference", metavar="SPEC",
-                    help="model under test: 'reference' or 'reference-vlm' (shipped), 'clip:PATH_OR_HUB_ID', "
-                         "'vlm:PATH_OR_HUB_ID', 'openai:MODEL@BASE_URL', 'python:module:attribute' "
-                         "(default: reference)")
+           help="model under test: 'reference' or 'reference-vlm' (shipped), 'clip:PATH_OR_HUB_ID', "
+                "'vlm:PATH_OR_HUB_ID', 'openai:MODEL@BASE_URL', 'python:module:attribute' "
+                "(default: reference)")
     option("--model-arg", action="append", default=[], metavar="KEY=VALUE",
-                    help="passed to the model's adapter (dtype, revision, attn_implementation, lettered, "
-                         "max_new_tokens, concurrency, timeout, ...); repeatable")
+           help="passed to the model's adapter (dtype, revision, attn_implementation, lettered, "
+                "max_new_tokens, concurrency, timeout, ...); repeatable")
     option("--trust-remote-code", action="store_true",
-                    help="allow models whose checkpoints ship their own Python code (off: such models are refused)")
+           help="allow models whose checkpoints ship their own Python code (off: such models are refused)")
     option("--answer-mode", default="generate", choices=("generate", "score"),
-                    help="generative models: 'generate' parses the answer, 'score' ranks the options by "
-                         "log-likelihood (default: generate)")
+           help="generative models: 'generate' parses the answer, 'score' ranks the options by "
+                "log-likelihood (default: generate)")
     option("--cache-dir", default=None, metavar="DIR",
-                    help="where the prediction cache lives (default: REPORT_DIR/cache)")
+           help="where the prediction cache lives (default: REPORT_DIR/cache)")
     option("--no-cache", action="store_true", help="ask the model every time; read and write no cache")
     option("--samples", type=_positive_int, default=DEFAULT_SAMPLES, metavar="N",
-                    help=f"images per benchmark cell (default: {DEFAULT_SAMPLES})")
+           help=f"images per benchmark cell (default: {DEFAULT_SAMPLES})")
     option("--seed", type=int, default=0, metavar="INT",
-                    help="global seed; every image derives from (seed, scenario, index) (default: 0)")
-    option("--device", default="auto", metavar="auto|cpu|cuda[:i]",
-                    help="where the model runs; auto takes CUDA when present (default: auto)")
+           help="global seed; every image derives from (seed, scenario, index) (default: 0)")
+    option("--device", default="auto", metavar="auto|cpu|cuda[:i[,j...]]",
+           help="where the model runs; auto takes CUDA when present. With several GPUs (all of cuda or auto, or "
+                "the list cuda:0,1) xdist worker k runs on the k mod n-th (default: auto)")
+    option("--shard", type=_shard, default=None, metavar="K/N",
+           help="run the K-th of N deterministic parts of the selected tests (gates keep the whole run's error "
+                "budget); combine the parts' results.json with ood-fixtures merge")
     option("--batch-size", type=_batch_size, default=None, metavar="auto|N",
-                    help="images per model call; auto halves from 256 on CUDA until it fits, 64 on CPU "
-                         "(default: auto)")
+           help="images per model call; auto halves from 256 on CUDA until it fits, 64 on CPU "
+                "(default: auto)")
     option("--image-size", type=_image_size, default=None, metavar="native|N",
-                    help="the side, in pixels, that images are generated and real images resized at; native: "
-                         "the model's own input size, read from its processor config (the reference models: "
-                         "64; a model that states none: 224) (default: native)")
+           help="the side, in pixels, that images are generated and real images resized at; native: "
+                "the model's own input size, read from its processor config (the reference models: "
+                "64; a model that states none: 224) (default: native)")
     option("--dataset", action="append", default=[], metavar="CARD",
-                    help="your own dataset: a card (TOML) or a built-in name of the study's datasets (with "
-                         "--data-root); adds its domain, corruption, in-context and diagnosis cells and property "
-                         "checks; repeatable")
+           help="your own dataset: a card (TOML) or a built-in name of the study's datasets (with "
+                "--data-root); adds its domain, corruption, in-context and diagnosis cells and property "
+                "checks; repeatable")
     option("--data-root", default=None, metavar="DIR",
-                    help="real datasets in the DomainBed layout DIR/<dataset>/<domain>/<class>/<image>; enables "
-                         "the real-dataset cells (default: none, those cells are skipped)")
+           help="real datasets in the DomainBed layout DIR/<dataset>/<domain>/<class>/<image>; enables "
+                "the real-dataset cells (default: none, those cells are skipped)")
     option("--report-dir", default="reports", metavar="DIR",
-                    help="where junit.xml, report.html and results.json go (default: reports/)")
+           help="where junit.xml, report.html and results.json go (default: reports/)")
     option("--thresholds", default=None, metavar="FILE",
-                    help="gate thresholds, TOML (default: benchmarks/thresholds.toml)")
+           help="gate thresholds, TOML (default: benchmarks/thresholds.toml)")
     option("--baseline", default=None, metavar="FILE",
-                    help="an earlier results.json (same seed and samples): every cell, and aggregates over "
-                         "families, scenarios, corruption groups and domains, are also gated against it")
+           help="an earlier results.json (same seed and samples): every cell, and aggregates over "
+                "families, scenarios, corruption groups and domains, are also gated against it")
     option("--regression-tolerance", type=_points, default=2.0, metavar="POINTS",
-                    help="accuracy drop vs the baseline, in points, that is never a regression (default: 2)")
+           help="accuracy drop vs the baseline, in points, that is never a regression (default: 2)")
     option("--gate-alpha", type=_rate, default=0.05, metavar="P",
-                    help="the chance that a candidate no worse than the baseline fails any baseline gate of the "
-                         "run, shared by all cells and aggregates (default: 0.05)")
+           help="the chance that a candidate no worse than the baseline fails any baseline gate of the "
+                "run, shared by all cells and aggregates (default: 0.05)")
     option("--strict-gate", action="store_true",
-                    help="also fail cells whose baseline comparison is inconclusive (significant for the cell "
-                         "alone, not at the run's error rate); gives up the run-wide error control for them")
+           help="also fail cells whose baseline comparison is inconclusive (significant for the cell "
+                "alone, not at the run's error rate); gives up the run-wide error control for them")
     option("--update-baseline", action="store_true",
-                    help="after the run, write its results.json to the --baseline file")  # fmt: skip
+           help="after the run, write its results.json to the --baseline file")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -133,7 +144,7 @@ class RunOptions:
     model: str
     samples: int
     seed: int
-    device: str
+    device: str  # this process's: an xdist worker's share of several GPUs
     batch_size: int | None  # None: auto
     report_dir: Path
     thresholds: Path
@@ -149,6 +160,7 @@ class RunOptions:
     data_root: Path | None  # None: real-dataset cells are skipped
     image_size: int | None  # None: native, the model's own (hooks resolve it into Run.image_size)
     datasets: tuple[str, ...]  # --dataset, as given
+    shard: tuple[int, int] | None = None  # --shard K/N
 
     def settings(self) -> Settings:
         """What the model's adapter is told about running it."""
@@ -181,7 +193,7 @@ def read_options(config: pytest.Config) -> RunOptions:
         model=config.getoption("model"),
         samples=config.getoption("samples"),
         seed=config.getoption("seed"),
-        device=_device(config.getoption("device")),
+        device=_device(config.getoption("device"), _worker_index(config)),
         batch_size=config.getoption("batch_size"),
         report_dir=Path(config.getoption("report_dir")),
         thresholds=Path(thresholds) if thresholds else benchmarks_folder() / "thresholds.toml",
@@ -199,6 +211,7 @@ def read_options(config: pytest.Config) -> RunOptions:
         data_root=_data_root(config.getoption("data_root")),
         image_size=config.getoption("image_size"),
         datasets=tuple(config.getoption("dataset")),
+        shard=config.getoption("shard"),
     )
 
 
@@ -242,18 +255,33 @@ def _cuda_possible() -> bool:
     return not sys.platform.startswith("linux") or any(Path(p).exists() for p in ("/dev/nvidiactl", "/dev/kfd"))
 
 
-def _device(text: str) -> str:
-    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", text):
-        raise pytest.UsageError(f"--device {text!r}: use auto, cpu, cuda or cuda:INDEX")
-    if text == "cpu" or (text == "auto" and not _cuda_possible()):
-        return "cpu"
+def cuda_devices() -> int:
+    """How many CUDA devices this process sees (the suite's own tests replace it to fake a machine)."""
     import torch  # only here: importing it costs seconds in every worker, and a cached run needs no model
 
-    available = torch.cuda.device_count()
-    if text == "auto":
-        return "cuda" if available else "cpu"
-    index = int(text.partition(":")[2] or 0)
-    if index >= available:
+    return torch.cuda.device_count()
+
+
+def _worker_index(config: pytest.Config) -> int | None:
+    worker = getattr(config, "workerinput", None)
+    return None if worker is None else int(worker["workerid"].removeprefix("gw"))
+
+
+def _device(text: str, worker: int | None = None) -> str:
+    """This process's device. With one GPU to use, the device as given ("cuda" stays "cuda"); with several, xdist
+    worker k takes the (k mod n)-th of them, and a process outside xdist the first."""
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+(,\d+)*)?", text):
+        raise pytest.UsageError(f"--device {text!r}: use auto, cpu, cuda, cuda:INDEX or cuda:INDEX,INDEX,...")
+    if text == "cpu" or (text == "auto" and not _cuda_possible()):
+        return "cpu"
+    available = cuda_devices()
+    if text == "auto" and not available:
+        return "cpu"
+    listed = text.partition(":")[2]
+    indices = [int(i) for i in listed.split(",")] if listed else list(range(available))
+    if not indices or any(i >= available for i in indices):
         raise pytest.UsageError(f"--device {text}: this machine has {available} CUDA device(s); "
-                                f"use --device cpu or a present index")  # fmt: skip
-    return text
+                                f"use --device cpu or present indices")  # fmt: skip
+    if len(indices) == 1:
+        return "cuda" if text in ("auto", "cuda") else f"cuda:{indices[0]}"
+    return f"cuda:{indices[(worker or 0) % len(indices)]}"

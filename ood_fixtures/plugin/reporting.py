@@ -1,6 +1,7 @@
 """Each test's record rides on its test report to the controller (xdist serialises report attributes): a cell as
-`report.ood_cell`, a diagnosis row as `report.ood_diagnosis`, a property's finding as `report.ood_property`, with
-the model's description and, where pytest-html runs, the HTML to show in the test's row."""
+`report.ood_cell`, a diagnosis row as `report.ood_diagnosis`, a property's finding as `report.ood_property` (each
+with the test's id), with the model's description, the xdist worker (`report.ood_worker`) and, where pytest-html
+runs, the HTML to show in the test's row."""
 
 from __future__ import annotations
 
@@ -52,7 +53,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         record = item.stash.get(carried.key, None)
         if record is None:
             continue
-        setattr(report, carried.attribute, record.to_dict())
+        # the test's id: the reports that `ood-fixtures merge` makes from results.json name the tests by it
+        setattr(report, carried.attribute, {**record.to_dict(), "test": item.nodeid})
+        report.ood_worker = getattr(item.config, "workerinput", {}).get("workerid", "main")
         if carried.with_model:
             report.ood_model = item.stash[MODEL].description()
         if carried.html is not None and item.config.pluginmanager.hasplugin("html"):

@@ -35,6 +35,18 @@ class Run:
         self._answers: dict[str, tuple[list, list, float | None]] = {}  # samples, examples, reference accuracy
         self.cell_tests = 1  # the selected tests that gate a cell (set after collection): they share the cell budget
         self.agreement_tests = 1  # the selected invariance and option-order tests: they share AGREEMENT_ALPHA
+        self.model: ModelUnderTest | None = None  # made by `model_under_test`, on first need
+
+    def model_under_test(self) -> ModelUnderTest:
+        """The process's `--model` handle with its cache, made once (`ood_fixtures.store.model`)."""
+        if self.model is None:
+            cache = None
+            if self.options.cache_dir is not None:
+                from ood_fixtures.store.cache import PredictionCache
+
+                cache = PredictionCache(self.options.cache_dir / "predictions.sqlite")
+            self.model = ModelUnderTest(self.options.model, self.options.settings(), cache, self.image_size)
+        return self.model
 
     @property
     def image_size(self) -> int:
@@ -90,4 +102,5 @@ class Run:
             "regression_tolerance": self.options.tolerance,
             "gate_alpha": self.options.alpha,
             "strict": self.options.strict,
+            "shard": list(self.options.shard) if self.options.shard else None,  # [K, N]: one part of a run
         }

@@ -20,8 +20,10 @@ MODE = 0o666  # less the umask, as for any file the user's programs write: CI ar
 
 def build(run: dict[str, Any], model: dict[str, Any] | None, cells: dict[str, dict[str, Any]],
           properties: dict[str, dict[str, Any]], diagnosis: dict[str, dict[str, Any]],
-          baseline: dict[str, Any] | None, gate: release.RunGate | None) -> dict[str, Any]:  # fmt: skip
-    """The results document. `gate` is the run-level release gate over these cells (None without a baseline)."""
+          baseline: dict[str, Any] | None, gate: release.RunGate | None,
+          timing: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    """The results document. `gate` is the run-level release gate over these cells (None without a baseline);
+    `timing`, where the run's time went (`ood_fixtures.reports.timing`)."""
     ordered = sorted(cells.values(), key=cell_order)
     findings = [properties[name] for name in sorted(properties)]
     summary = summarize(ordered, baseline)
@@ -37,7 +39,7 @@ def build(run: dict[str, Any], model: dict[str, Any] | None, cells: dict[str, di
                           "effects": icl_effects(curves)}  # fmt: skip
     rows = sorted(diagnosis.values(), key=cell_order)
     return {"schema": RESULTS_SCHEMA, "suite_version": __version__, "model": model or {}, **run, "summary": summary,
-            "cells": ordered, "properties": findings, "diagnosis": rows}  # fmt: skip
+            "timing": timing or {}, "cells": ordered, "properties": findings, "diagnosis": rows}  # fmt: skip
 
 
 def cell_order(record: dict[str, Any]) -> tuple:

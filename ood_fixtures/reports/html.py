@@ -21,7 +21,7 @@ from ood_fixtures.evaluation.score import CellResult
 from ood_fixtures.images import to_base64
 from ood_fixtures.reports.results import ResultsCollector
 
-_TEMPLATES = jinja2.Environment(
+TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("ood_fixtures.reports", "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
@@ -33,7 +33,7 @@ def examples_html(result: CellResult) -> str:
         {"png": to_base64(image), "label": s.label, "prediction": s.prediction, "correct": s.correct, "text": s.text}
         for s, image in result.examples
     ]
-    return _TEMPLATES.get_template("examples.html.j2").render(examples=examples)
+    return TEMPLATES.get_template("examples.html.j2").render(examples=examples)
 
 
 def finding_html(finding: Finding) -> str:
@@ -42,7 +42,7 @@ def finding_html(finding: Finding) -> str:
         before, clean, after, changed = finding.pair
         pair = {"label": before.label, "before": before.prediction, "after": after.prediction,
                 "clean": to_base64(clean), "changed": to_base64(changed)}  # fmt: skip
-    return _TEMPLATES.get_template("finding.html.j2").render(finding=finding.to_dict(), pair=pair)
+    return TEMPLATES.get_template("finding.html.j2").render(finding=finding.to_dict(), pair=pair)
 
 
 def summary_html(document: dict[str, Any], examples: dict[str, str] | None = None,
@@ -57,7 +57,7 @@ def summary_html(document: dict[str, Any], examples: dict[str, str] | None = Non
         (c for c in cells if c["gate"].get("baseline") and c["gate"]["baseline"]["delta"] != 0),
         key=lambda c: c["gate"]["baseline"]["delta"],
     )
-    return _TEMPLATES.get_template("summary.html.j2").render(
+    return TEMPLATES.get_template("summary.html.j2").render(
         model={"spec": "?", "fingerprint": None, **document["model"]},
         run=document, counts=counts, failures=failures, grids=_grids(cells), changes=changes[:20],
         curves=_png_figure(severity_curves(cells)), gallery=_gallery(cells, examples or {}),

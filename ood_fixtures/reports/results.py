@@ -15,26 +15,29 @@ import pytest
 
 from ood_fixtures.gating import release
 from ood_fixtures.reports import document
+from ood_fixtures.reports.timing import Timing
 
 
 class ResultsCollector:
     """A plugin on the controller (or the only process, without xdist)."""
 
     def __init__(self, path: Path, run: dict[str, Any], baseline: dict[str, Any] | None = None,
-                 copy_to: Path | None = None) -> None:  # fmt: skip
+                 copy_to: Path | None = None, run_gate: bool = True) -> None:  # fmt: skip
         self.path = path
         self.run = run
         self.baseline = baseline
+        self.gates_run = run_gate  # False in a --shard part: the run-level gate is the merged whole's
         self.copy_to = copy_to  # --update-baseline: the baseline file to replace with this run
         self.model: dict[str, Any] | None = None
         self.cells: dict[str, dict[str, Any]] = {}
         self.properties: dict[str, dict[str, Any]] = {}
         self.diagnosis: dict[str, dict[str, Any]] = {}
+        self.timing = Timing()
         self._gate: tuple[int, release.RunGate | None] = (-1, None)
 
     def run_gate(self) -> release.RunGate | None:
         """The run-level gate against the baseline over the cells so far; None without a baseline."""
-        if self.baseline is None or not self.cells:
+        if self.baseline is None or not self.cells or not self.gates_run:
             return None
         if self._gate[0] != len(self.cells):
             cells = sorted(self.cells.values(), key=document.cell_order)
@@ -45,6 +48,7 @@ class ResultsCollector:
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.timing.add(report)
         if report.when != "call":
             return
         cell = getattr(report, "ood_cell", None)
@@ -81,12 +85,15 @@ class ResultsCollector:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.cells or self.properties or self.diagnosis:
+        # a --shard part writes its file even when it ran no test of the suite: the merge needs every part
+        if self.cells or self.properties or self.diagnosis or self.run.get("shard"):
             written = self.document()
             document.write(self.path, written)
             if self.copy_to is not None:
                 document.write(self.copy_to, written)
 
-    def document(self) -> dict[str, Any]:
+    def document(self, timing: dict[str, Any] | None = None) -> dict[str, Any]:
+        """results.json's content; `timing` replaces this process's (`ood-fixtures merge` adds up the shards')."""
+        timing = self.timing.to_dict() if timing is None else timing
         return document.build(self.run, self.model, self.cells, self.properties, self.diagnosis, self.baseline,
-                              self.run_gate())  # fmt: skip
+                              self.run_gate(), timing)  # fmt: skip

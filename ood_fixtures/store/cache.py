@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -63,19 +64,20 @@ class PredictionCache:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._connection: sqlite3.Connection | None = None
-        self._pid = -1
+        self._connections: dict[tuple[int, int], sqlite3.Connection] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         # A connection cannot travel to another process; the copy opens its own on first use.
-        return {"path": self.path, "_connection": None, "_pid": -1}
+        return {"path": self.path, "_connections": {}}
 
     def _db(self) -> sqlite3.Connection:
-        # One connection per process, opened lazily: a connection inherited through fork must not be used.
-        if self._connection is None or self._pid != os.getpid():
-            self._connection = self._connect()
-            self._pid = os.getpid()
-        return self._connection
+        # One connection per process and thread, opened lazily: one inherited through fork must not be used, and
+        # sqlite keeps a connection to the thread that opened it (the model loads, and records its description,
+        # in a thread of `predict`'s).
+        key = (os.getpid(), threading.get_ident())
+        if key not in self._connections:
+            self._connections[key] = self._connect()
+        return self._connections[key]
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,9 +124,10 @@ class PredictionCache:
         return self._db().execute("SELECT count(*) FROM predictions").fetchone()[0]
 
     def close(self) -> None:
-        if self._connection is not None and self._pid == os.getpid():
-            self._connection.close()
-        self._connection = None
+        for (pid, thread), db in list(self._connections.items()):
+            if pid == os.getpid() and thread == threading.get_ident():
+                db.close()
+                del self._connections[pid, thread]
 
 
 class CachedAdapter(Adapter):

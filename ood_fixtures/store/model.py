@@ -8,6 +8,7 @@ record when there is one, and loads the model (once per process) when a cell fir
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Callable
 
@@ -44,15 +45,30 @@ class ModelUnderTest:
         # This process's records by what was asked: property tests ask for their clean cell at every drawn
         # example, and models that are never cached (python: callables) would otherwise answer it again each time.
         self._answered: dict[tuple, Any] = {}
+        self._upcoming: dict[tuple, Future] = {}  # first batches drawn ahead (`prefetch`), by what will be asked
 
     def answers(self, cell: Cell, seed: int, count: int, module: Path) -> tuple[list, list]:
         """Every sample's answer and the report's examples (`ood_fixtures.evaluation.predict`), from the cell's
         record when the cache holds one for this model, seed, count and rendering code (`module` defines the cell)."""
 
         def fresh() -> str:
-            return records.encode_cell(*predict.predict(cell, self.adapter(), seed, count))
+            first = self._upcoming.pop(_asked(cell.id, cell, seed, count, module), None)
+            return records.encode_cell(*predict.predict(cell, self.adapter, seed, count, first=first))
 
         return self._recorded(cell.id, cell, seed, count, module, fresh, records.decode_cell)
+
+    def prefetch(self, cell: Cell, seed: int, count: int, module: Path) -> None:
+        """Start drawing the first images of a cell this process will ask for next (its next test's), unless its
+        answers are known here or recorded in the cache: `answers` takes them up."""
+        asked = _asked(cell.id, cell, seed, count, module)
+        if asked in self._answered or asked in self._upcoming:
+            return
+        if self.cache is not None and self.identity is not None:
+            if self.cache.get_record(self._key(cell.id, cell, seed, count, module)) is not None:
+                return
+        first = predict.first_batch(cell, seed, count)
+        if first is not None:
+            self._upcoming[asked] = first
 
     def diagnosis(self, cell: Cell, seed: int, count: int, module: Path) -> diagnosis.Measurement:
         """The diagnosis's per-sample measures on the cell's first `count` images, from its record if cached."""
@@ -67,7 +83,7 @@ class ModelUnderTest:
                   fresh: Callable[[], str], decode: Callable[[str], Any]) -> Any:  # fmt: skip
         """The record `name` of a cell, decoded: once per process, from the cache when it holds it, else
         computed by `fresh()` (and stored)."""
-        asked = (name, tuple(cell.labels), seed, count, module)
+        asked = _asked(name, cell, seed, count, module)
         if asked not in self._answered:
             self._answered[asked] = decode(self._stored(name, cell, seed, count, module, fresh))
         return self._answered[asked]
@@ -75,15 +91,18 @@ class ModelUnderTest:
     def _stored(self, name: str, cell: Cell, seed: int, count: int, module: Path, fresh: Callable[[], str]) -> str:
         if self.cache is None or self.identity is None:
             return fresh()
-        # a source or shift of a user's (ood_fixtures.api) keys its own code; the suite's have no content key
-        render = (records.render_digest(module) + records.content_key(cell.source)
-                  + records.content_key(cell.transform))  # fmt: skip
-        key = records.cell_key(self.identity, render, name, cell.labels, seed, count, self.image_size)
+        key = self._key(name, cell, seed, count, module)
         stored = self.cache.get_record(key)
         if stored is None:
             stored = fresh()
             self.cache.put_record(key, stored)
         return stored
+
+    def _key(self, name: str, cell: Cell, seed: int, count: int, module: Path) -> str:
+        # a source or shift of a user's (ood_fixtures.api) keys its own code; the suite's have no content key
+        render = (records.render_digest(module) + records.content_key(cell.source)
+                  + records.content_key(cell.transform))  # fmt: skip
+        return records.cell_key(self.identity, render, name, cell.labels, seed, count, self.image_size)
 
     def adapter(self) -> Adapter:
         """The loaded model (behind the prediction cache when it has a fingerprint); loads it on first call."""
@@ -97,7 +116,8 @@ class ModelUnderTest:
         """What results.json records about the model: from the model once loaded, else from the cache."""
         if self._description is None and self.cache is not None and self.identity is not None:
             stored = self.cache.get_record(records.model_key(self.identity))
-            self._description = None if stored is None else json.loads(stored)
+            # the record was written on the same kind of device, perhaps another of them: this process's is its own
+            self._description = None if stored is None else {**json.loads(stored), "device": self.settings.device}
         return self._description
 
     def _load(self) -> Adapter:
@@ -117,6 +137,11 @@ class ModelUnderTest:
         change without its name changing, and a stale answer would be a wrong result."""
         if self.cache is None or not self._description.get("fingerprint"):
             return adapter
-        key = json.dumps(self._description, sort_keys=True)  # weights, dtype, device, prompts, answer mode
+        # weights, dtype, the kind of device (not which GPU: see hashing.identity), prompts, answer mode
+        key = json.dumps({**self._description, "device": self.settings.device.partition(":")[0]}, sort_keys=True)
         return CachedAdapter(adapter, self.cache, model_key=key, chunk=self.settings.batch_size or CACHE_CHUNK)
 
+
+def _asked(name: str, cell: Cell, seed: int, count: int, module: Path) -> tuple:
+    """What a record answers, as this process keeps it."""
+    return name, tuple(cell.labels), seed, count, module
