@@ -47,7 +47,11 @@ class Progress:
             self.shown = now
             terminal = self.config.pluginmanager.get_plugin("terminalreporter")
             if terminal is not None:
-                terminal.ensure_newline()
+                # the reporter's ensure_newline knows only its own lines, not the dots xdist writes: its writer
+                # (private) knows where the line is
+                writer = getattr(terminal, "_tw", None)
+                if writer is None or writer.width_of_current_line:
+                    terminal.write("\n")
                 terminal.write_line(self.line(now))
 
     def line(self, now: float) -> str:
