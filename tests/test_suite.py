@@ -135,7 +135,7 @@ def test_model_text_is_escaped_in_the_html_report(run_suite):
         (["--model", "python:tests.models.toy:missing"], "has no attribute 'missing'"),
         (["--thresholds", "/no/such/thresholds.toml"], "thresholds file /no/such/thresholds.toml not found"),
         (["--samples", "0"], "argument --samples: must be a positive integer, got 0"),
-        (["--device", "tpu"], "--device 'tpu': use auto, cpu, cuda or cuda:INDEX"),
+        (["--device", "tpu"], "--device 'tpu': use auto, cpu, cuda, cuda:INDEX or cuda:INDEX,INDEX,..."),
     ],
 )
 def test_bad_input_stops_the_run_with_one_clear_error(run_suite, args, message):
