@@ -48,6 +48,12 @@ class Settings:
     trust_remote_code: bool = False
     answer_mode: str = "generate"  # generative models: "generate" (parse the answer) or "score" (rank options)
 
+    @property
+    def device_kind(self) -> str:
+        """"cpu" or "cuda", not which GPU: what a model's answers depend on (GPU k answers as GPU 0 does), and so
+        what the cache keys, whichever GPU an xdist worker was given."""
+        return self.device.partition(":")[0]
+
 
 @dataclass(frozen=True)
 class Prediction:

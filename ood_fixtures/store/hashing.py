@@ -58,8 +58,7 @@ def identity(spec: str, settings: Settings) -> str | None:
         return None
     code = [sys.modules[type(factory).__module__].__file__, *_adapter_code(SHARED_ADAPTER_CODE)]
     return json.dumps({
-        # the kind of device, not which one: GPU k answers as GPU 0 does, and workers share GPUs by their index
-        "spec": spec, "model": model, "device": settings.device.partition(":")[0], "model_args": settings.model_args,
+        "spec": spec, "model": model, "device": settings.device_kind, "model_args": settings.model_args,
         "trust_remote_code": settings.trust_remote_code, "answer_mode": settings.answer_mode,
         "code": source_digest(code), "libraries": library_versions("torch", "transformers", "tokenizers"),
     }, sort_keys=True)  # fmt: skip

@@ -137,8 +137,8 @@ class ModelUnderTest:
         change without its name changing, and a stale answer would be a wrong result."""
         if self.cache is None or not self._description.get("fingerprint"):
             return adapter
-        # weights, dtype, the kind of device (not which GPU: see hashing.identity), prompts, answer mode
-        key = json.dumps({**self._description, "device": self.settings.device.partition(":")[0]}, sort_keys=True)
+        # weights, dtype, the kind of device (`Settings.device_kind`), prompts, answer mode
+        key = json.dumps({**self._description, "device": self.settings.device_kind}, sort_keys=True)
         return CachedAdapter(adapter, self.cache, model_key=key, chunk=self.settings.batch_size or CACHE_CHUNK)
 
 
