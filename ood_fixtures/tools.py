@@ -3,6 +3,7 @@ timing it, and timing a model's raw batched forward for comparison. Not used by 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -87,6 +88,45 @@ def vit_b32(folder: Path) -> Path:
     CLIPModel(config).save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
+
+
+RAW_SCRIPT = r"""
+import json, sys
+import numpy as np
+import torch
+from transformers import AutoModel, AutoProcessor
+
+folder, images, texts, batch = sys.argv[1], np.load(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4])
+model = AutoModel.from_pretrained(folder, use_safetensors=True).eval()
+processor = AutoProcessor.from_pretrained(folder)
+unit = lambda x: x / x.norm(dim=-1, keepdim=True)
+with torch.inference_mode():
+    tokens = processor(text=[t for label in texts for t in label], padding=True, truncation=True, return_tensors="pt")
+    text = unit(model.get_text_features(**tokens).pooler_output)
+    text = unit(text.view(len(texts), len(texts[0]), -1).mean(1))
+    answers = []
+    for start in range(0, len(images), batch):
+        pixels = processor(images=list(images[start : start + batch]), return_tensors="pt")["pixel_values"]
+        answers += (unit(model.get_image_features(pixel_values=pixels).pooler_output) @ text.T).argmax(-1).tolist()
+assert len(answers) == len(images)
+"""
+
+
+def raw_script_s(folder: Path, images: list[np.ndarray], labels: tuple[str, ...], batch: int) -> float:
+    """Wall time of the script a user would write to classify `images` zero-shot with a CLIP checkpoint on the
+    CPU, from its start to its exit: python, torch and transformers imports, the load, the label texts (the
+    adapter's templates), the batched forward. Any harness pays all of it, so it is the floor of the suite's time;
+    `raw_forward_s` times the forward alone."""
+    from ood_fixtures.adapters.prompts import TEMPLATES, captions
+
+    with tempfile.TemporaryDirectory() as scratch:
+        stack = Path(scratch) / "images.npy"
+        np.save(stack, np.stack(images))
+        texts = json.dumps([captions(label, TEMPLATES) for label in labels])
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", RAW_SCRIPT, str(folder), str(stack), texts, str(batch)], check=True,
+                       capture_output=True)  # fmt: skip
+        return time.perf_counter() - started
 
 
 def raw_forward_s(spec: str, images: list[np.ndarray], batch: int, device: str) -> float:

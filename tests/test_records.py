@@ -1,6 +1,7 @@
 """Cell records: a rerun with nothing changed is served from the cache without rendering or loading the model,
 and any change to what the cell depends on renders it again."""
 
+import gc
 from pathlib import Path
 
 import numpy as np
@@ -147,6 +148,31 @@ def test_a_load_failure_is_raised_once_and_remembered(tmp_path):
     for _ in range(2):
         with pytest.raises(ModelLoadError, match="cannot load --model counting:a: OSError: weights file is truncated"):
             handle.answers(cell, 0, 5, MODULE)
+
+
+def test_the_first_load_pauses_the_collector_and_freezes_what_it_made(tmp_path, monkeypatch):
+    """The start-up cut of #18: the cyclic collector pauses during the first model load of a process and what the
+    load made is frozen. A failed load leaves the collector as it was; a later load is left alone."""
+    from ood_fixtures.store import model as store
+
+    monkeypatch.setattr(store, "_frozen", False)
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))  # the test process's own objects stay collectable
+    collecting, frozen = [], []
+    create = CountingFactory.create
+    monkeypatch.setattr(CountingFactory, "create", lambda self, *a: collecting.append(gc.isenabled()) or create(self, *a))
+    cell = Cell("corruption", "shapes", "clean", 0, CountingSource())
+
+    CountingFactory.fails = True
+    with pytest.raises(ModelLoadError):
+        model(tmp_path).answers(cell, 0, 5, MODULE)
+    assert collecting == [False] and gc.isenabled() and not frozen
+
+    CountingFactory.fails = False
+    model(tmp_path).answers(cell, 0, 5, MODULE)
+    assert collecting == [False, False] and gc.isenabled() and frozen == [True]
+
+    model(tmp_path, "counting:b").answers(cell, 0, 5, MODULE)
+    assert collecting == [False, False, True] and frozen == [True]
 
 
 def test_records_round_trip_every_field():

@@ -7,10 +7,12 @@ record when there is one, and loads the model (once per process) when a cell fir
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ood_fixtures import adapters
 from ood_fixtures.adapters import Adapter, Settings
@@ -122,7 +124,8 @@ class ModelUnderTest:
 
     def _load(self) -> Adapter:
         try:
-            adapter = adapters.create(self.spec, self.settings)
+            with _long_lived():
+                adapter = adapters.create(self.spec, self.settings)
         except Exception as error:  # any loader error: its message is what the user needs
             self._failure = f"cannot load --model {self.spec}: {type(error).__name__}: {error}"
             raise ModelLoadError(self._failure) from None
@@ -140,6 +143,32 @@ class ModelUnderTest:
         # weights, dtype, the kind of device (`Settings.device_kind`), prompts, answer mode
         key = json.dumps({**self._description, "device": self.settings.device_kind}, sort_keys=True)
         return CachedAdapter(adapter, self.cache, model_key=key, chunk=self.settings.batch_size or CACHE_CHUNK)
+
+
+_frozen = False
+
+
+@contextlib.contextmanager
+def _long_lived() -> Iterator[None]:
+    """The first model load in a process makes most of the objects the process will hold (torch, transformers, the
+    weights: 420k for a ViT-B/32), and the cyclic garbage collector would walk them all, again and again: 6 full
+    collections during that load (0.5 s of its 3.0 s, 178 objects freed), 5 at pytest's end (0.75 s), one at the
+    interpreter's exit (0.9 s, now 0.25 s). So it pauses for that load, and what the load made is then frozen
+    (`gc.freeze`: skipped by the collector, still freed when no longer referenced). Later loads (the tests make
+    many models in one process) are collected as usual."""
+    global _frozen
+    if _frozen:
+        yield
+        return
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+    gc.freeze()
+    _frozen = True
 
 
 def _asked(name: str, cell: Cell, seed: int, count: int, module: Path) -> tuple:
