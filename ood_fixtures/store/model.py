@@ -154,7 +154,7 @@ def _long_lived() -> Iterator[None]:
     weights: 420k for a ViT-B/32), and the cyclic garbage collector would walk them all, again and again: 6 full
     collections during that load (0.5 s of its 3.0 s), 5 at pytest's end (0.75 s), one at the interpreter's exit
     (0.9 s, now 0.25 s). So it pauses for that load; one collection then frees the load's own cyclic garbage
-    (12k objects, no tensors for CLIP; 0.2 s), and what is left is frozen (`gc.freeze`: skipped by the collector,
+    (12k objects, no tensors for CLIP; 0.35 s), and what is left is frozen (`gc.freeze`: skipped by the collector,
     still freed when no longer referenced). Later loads (the tests make many models in one process) are collected
     as usual."""
     global _frozen
