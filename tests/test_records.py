@@ -90,6 +90,20 @@ def test_a_rerun_renders_nothing_and_loads_no_model(tmp_path):
     assert again.description() == {"spec": "counting:a", "fingerprint": "counting-v1", "device": "cpu", "capabilities": []}
 
 
+def test_the_next_cell_is_drawn_ahead_once_and_not_when_recorded(tmp_path):
+    source = CountingSource()
+    cell = Cell("corruption", "shapes", "clean", 0, source)
+    ahead = model(tmp_path)
+    ahead.prefetch(cell, 0, 30, MODULE)
+    ahead.answers(cell, 0, 30, MODULE)
+    assert source.rendered == 30  # the images drawn ahead are the ones answered, not drawn again
+
+    recorded = model(tmp_path)  # a new process: the cell's record is in the cache
+    recorded.prefetch(cell, 0, 30, MODULE)
+    recorded.answers(cell, 0, 30, MODULE)
+    assert source.rendered == 30 and CountingFactory.asked == 30
+
+
 @pytest.mark.parametrize("change", ["seed", "count", "model", "cell", "labels"])
 def test_a_change_to_what_the_cell_depends_on_renders_it_again(tmp_path, change):
     source = CountingSource()
@@ -153,10 +167,9 @@ def test_a_load_failure_is_raised_once_and_remembered(tmp_path):
 def test_the_first_load_pauses_the_collector_and_freezes_what_it_made(tmp_path, monkeypatch):
     """The start-up cut of #18: the cyclic collector pauses during the first model load of a process and what the
     load made is frozen. A failed load leaves the collector as it was; a later load is left alone."""
-    from ood_fixtures.store import model as store
-
-    monkeypatch.setattr(store, "_frozen", False)
-    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))  # the test process's own objects stay collectable
+    # the test process's own objects stay collectable, and an earlier test's model load does not count
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    monkeypatch.setattr(gc, "get_freeze_count", lambda: len(frozen))
     collecting, frozen = [], []
     create = CountingFactory.create
     monkeypatch.setattr(CountingFactory, "create", lambda self, *a: collecting.append(gc.isenabled()) or create(self, *a))

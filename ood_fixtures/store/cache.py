@@ -117,6 +117,10 @@ class PredictionCache:
         row = self._db().execute("SELECT value FROM records WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
 
+    def has_record(self, key: str) -> bool:
+        """Without reading it: a record holds the cell's example images (26 KB on average in the main job's cache)."""
+        return self._db().execute("SELECT 1 FROM records WHERE key = ?", (key,)).fetchone() is not None
+
     def put_record(self, key: str, value: str) -> None:
         self._db().execute("INSERT OR REPLACE INTO records (key, value) VALUES (?, ?)", (key, value))
 

@@ -66,7 +66,7 @@ class ModelUnderTest:
         if asked in self._answered or asked in self._upcoming:
             return
         if self.cache is not None and self.identity is not None:
-            if self.cache.get_record(self._key(cell.id, cell, seed, count, module)) is not None:
+            if self.cache.has_record(self._key(cell.id, cell, seed, count, module)):
                 return
         first = predict.first_batch(cell, seed, count)
         if first is not None:
@@ -145,9 +145,6 @@ class ModelUnderTest:
         return CachedAdapter(adapter, self.cache, model_key=key, chunk=self.settings.batch_size or CACHE_CHUNK)
 
 
-_frozen = False
-
-
 @contextlib.contextmanager
 def _long_lived() -> Iterator[None]:
     """The first model load in a process makes most of the objects the process will hold (torch, transformers, the
@@ -156,9 +153,8 @@ def _long_lived() -> Iterator[None]:
     (0.9 s, now 0.25 s). So it pauses for that load; one collection then frees the load's own cyclic garbage
     (12k objects, no tensors for CLIP; 0.35 s), and what is left is frozen (`gc.freeze`: skipped by the collector,
     still freed when no longer referenced). Later loads (the tests make many models in one process) are collected
-    as usual."""
-    global _frozen
-    if _frozen:
+    as usual, and so is a process that froze objects of its own: it runs its collector as it sees fit."""
+    if gc.get_freeze_count():
         yield
         return
     enabled = gc.isenabled()
@@ -170,7 +166,6 @@ def _long_lived() -> Iterator[None]:
             gc.enable()
     gc.collect()
     gc.freeze()
-    _frozen = True
 
 
 def _asked(name: str, cell: Cell, seed: int, count: int, module: Path) -> tuple:
